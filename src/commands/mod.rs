@@ -1,0 +1,233 @@
+//! Commands: the one command table (`table.rs`), the dispatcher (here), and
+//! one file per family of commands.
+//!
+//! Dispatch follows Redis's `processCommand`: look the name up in the table,
+//! check arity and subcommand, authentication, queue inside MULTI, then lock
+//! the shards the command's keys live in (or all of them, for commands that
+//! see the whole keyspace) and call the handler. A handler parses its
+//! arguments, acts on the locked `KeyView`, and writes its reply through the
+//! `ReplyWriter`; it returns a `CommandError` instead of writing errors, so
+//! error replies are counted in one place. Handlers never lock shards and
+//! never touch the socket.
+
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod strings;
+pub mod table;
+pub mod transactions;
+
+use crate::errors::{CommandError, CommandResult};
+use crate::protocol::{Args, ReplyWriter};
+use crate::server::client::{Client, ReplyMode};
+use crate::server::Shared;
+use crate::storage::{KeyView, Locked};
+use std::time::Instant;
+pub use table::{CommandSpec, CommandTable, LockMode};
+
+/// Everything a handler may use while it runs.
+pub struct Ctx<'a, 'k> {
+    pub shared: &'a Shared,
+    pub client: &'a mut Client,
+    pub reply: ReplyWriter<'a>,
+    pub keys: KeyView<'a, 'k>,
+}
+
+pub type Handler = fn(&mut Ctx, Args) -> CommandResult;
+
+impl Ctx<'_, '_> {
+    pub fn now_ms(&self) -> u64 {
+        self.keys.now_ms
+    }
+}
+
+/// Runs one command from a client and appends its reply to `out`.
+pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<u8>) {
+    if args.is_empty() {
+        return;
+    }
+    let table = &shared.commands;
+    let mut reply = ReplyWriter::new(out, client.protocol);
+    let index = match table.resolve(args) {
+        Ok(index) => index,
+        Err(error) => {
+            reject(shared, client, None, &mut reply, error);
+            return;
+        }
+    };
+    let spec = table.spec(index);
+    if let Err(error) = check_arity(spec, args) {
+        reject(shared, client, Some(index), &mut reply, error);
+        return;
+    }
+    if !client.authenticated && !spec.has(table::flags::NO_AUTH) {
+        reject(
+            shared,
+            client,
+            Some(index),
+            &mut reply,
+            CommandError::NoAuth,
+        );
+        return;
+    }
+    if client.in_multi() && !spec.has(table::flags::NO_QUEUE) {
+        transactions::queue(shared, client, index, args, &mut reply);
+        return;
+    }
+    let now_ms = crate::util::now_ms();
+    let mut locked = match spec.lock {
+        LockMode::Nothing => shared.keyspace.lock_nothing(),
+        LockMode::All => shared.keyspace.lock_all(),
+        LockMode::Keys => {
+            if spec.first_key > 0 && spec.step == 0 {
+                shared.keyspace.lock_one(args.get(spec.first_key as usize))
+            } else {
+                shared
+                    .keyspace
+                    .lock_keys(spec.key_positions(args.len()).map(|i| args.get(i)))
+            }
+        }
+    };
+    run_locked(shared, client, &mut reply, &mut locked, index, args, now_ms);
+}
+
+/// Runs a command whose shards are already held (directly, or queued in EXEC).
+pub fn run_locked<'k>(
+    shared: &Shared,
+    client: &mut Client,
+    reply: &mut ReplyWriter,
+    locked: &mut Locked<'k>,
+    index: usize,
+    args: Args,
+    now_ms: u64,
+) {
+    let spec = shared.commands.spec(index);
+    let started = Instant::now();
+    let reply_start = reply.position();
+    if shared.monitor.active() && !spec.has(table::flags::SKIP_MONITOR) {
+        shared.monitor.feed(client, args);
+    }
+    let result = {
+        let db = client.db;
+        let mut ctx = Ctx {
+            shared,
+            client,
+            reply: reply.reborrow(),
+            keys: KeyView {
+                keyspace: &shared.keyspace,
+                locked,
+                db,
+                now_ms,
+            },
+        };
+        (spec.handler)(&mut ctx, args)
+    };
+    let failed = result.is_err();
+    if let Err(error) = result {
+        write_error(shared, reply, &error);
+    }
+    let usec = started.elapsed().as_micros() as u64;
+    let hot = &shared.hot;
+    shared.commands.stats(index).record(
+        client.id as usize,
+        usec,
+        failed,
+        hot.latency_tracking
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    client.counters.commands += 1;
+    client
+        .info
+        .last_command
+        .store(index as u32, std::sync::atomic::Ordering::Relaxed);
+    if !spec.has(table::flags::SKIP_SLOWLOG) {
+        shared.slowlog.consider(hot, client, args, usec);
+    }
+    apply_reply_mode(client, reply, reply_start, spec);
+}
+
+fn apply_reply_mode(
+    client: &mut Client,
+    reply: &mut ReplyWriter,
+    start: usize,
+    spec: &CommandSpec,
+) {
+    match client.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => reply.truncate(start),
+        ReplyMode::SkipThis => {
+            reply.truncate(start);
+            client.reply_mode = ReplyMode::On;
+        }
+        ReplyMode::Skip => {
+            // CLIENT REPLY SKIP itself answers nothing; the next command is skipped.
+            if spec.name == "client" {
+                reply.truncate(start);
+                client.reply_mode = ReplyMode::SkipThis;
+            }
+        }
+    }
+}
+
+/// A command refused before it ran: counted as rejected, and inside MULTI it
+/// dooms the transaction.
+fn reject(
+    shared: &Shared,
+    client: &mut Client,
+    index: Option<usize>,
+    reply: &mut ReplyWriter,
+    error: CommandError,
+) {
+    if let Some(index) = index {
+        shared
+            .commands
+            .stats(index)
+            .record_rejected(client.id as usize);
+    }
+    if let Some(multi) = client.multi.as_mut() {
+        multi.aborted = true;
+    }
+    let start = reply.position();
+    write_error(shared, reply, &error);
+    if client.reply_mode == ReplyMode::Off {
+        reply.truncate(start);
+    } else if client.reply_mode == ReplyMode::SkipThis {
+        reply.truncate(start);
+        client.reply_mode = ReplyMode::On;
+    }
+}
+
+pub fn write_error(shared: &Shared, reply: &mut ReplyWriter, error: &CommandError) {
+    let text = error.to_string();
+    shared
+        .stats
+        .record_error(text.split(' ').next().unwrap_or("ERR"));
+    reply.error(&text);
+}
+
+fn check_arity(spec: &CommandSpec, args: Args) -> CommandResult {
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
+        return Err(CommandError::WrongArity(spec.full_name()));
+    }
+    Ok(())
+}
+
+/// Quotes the arguments of an unknown command the way Redis's error does.
+pub fn quote_args_for_error(args: Args) -> String {
+    let mut out = String::new();
+    for arg in args.iter() {
+        if out.len() >= 128 {
+            break;
+        }
+        let room = 128 - out.len();
+        let text = String::from_utf8_lossy(&arg[..arg.len().min(room)]).into_owned();
+        out.push_str(&format!("'{}' ", text));
+    }
+    out
+}
+
+/// Parses an integer argument or answers Redis's "not an integer" error.
+pub fn parse_int(arg: &[u8]) -> Result<i64, CommandError> {
+    crate::util::parse_i64(arg).ok_or(CommandError::NotInteger)
+}

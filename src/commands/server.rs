@@ -1,0 +1,888 @@
+//! The server family: INFO, CONFIG, COMMAND, SLOWLOG, TIME, LASTSAVE,
+//! SHUTDOWN, MONITOR, DEBUG, and FUNCTION FLUSH. These read the server's
+//! shared state (configuration, statistics, the command table); INFO also
+//! reads the locked keyspace for its keyspace section.
+
+use super::table::{flags as cmd_flags, CommandSpec};
+use super::{parse_int, Ctx};
+use crate::errors::{CommandError, CommandResult};
+use crate::protocol::Args;
+use crate::server::client::flags;
+use crate::util::{bytes_human, eq_ignore_case};
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+/// Writes a HELP reply: a header line, the given lines, and the HELP line.
+pub fn write_help(ctx: &mut Ctx, command: &str, lines: &[&str]) {
+    let header = format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        command
+    );
+    ctx.reply.array_len(lines.len() + 3);
+    ctx.reply.simple(&header);
+    for line in lines {
+        ctx.reply.simple(line);
+    }
+    ctx.reply.simple("HELP");
+    ctx.reply.simple("    Print this help.");
+}
+
+/// A container command (CONFIG, CLIENT, ...) called without a subcommand.
+pub fn container_without_subcommand(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let name = String::from_utf8_lossy(&args[0]).to_lowercase();
+    let _ = ctx;
+    Err(CommandError::WrongArity(name))
+}
+
+// ---- INFO -------------------------------------------------------------
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+const ALL_EXTRA_SECTIONS: &[&str] = &["commandstats", "latencystats"];
+
+pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let mut sections: Vec<String> = Vec::new();
+    let mut everything = false;
+    for arg in args.from(1).iter() {
+        let name = String::from_utf8_lossy(arg).to_lowercase();
+        match name.as_str() {
+            "default" => sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+            "all" => {
+                sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+                sections.extend(ALL_EXTRA_SECTIONS.iter().map(|s| s.to_string()));
+            }
+            "everything" => everything = true,
+            _ => sections.push(name),
+        }
+    }
+    if everything || args.len() == 1 && sections.is_empty() {
+        sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+        if everything {
+            sections.extend(ALL_EXTRA_SECTIONS.iter().map(|s| s.to_string()));
+        }
+    }
+    let mut text = String::new();
+    let order = [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "module_list",
+        "modules",
+        "errorstats",
+        "cluster",
+        "keyspace",
+        "commandstats",
+        "latencystats",
+    ];
+    for name in order {
+        if !sections.iter().any(|s| s == name) {
+            continue;
+        }
+        let body = match name {
+            "server" => info_server(ctx),
+            "clients" => info_clients(ctx),
+            "memory" => info_memory(ctx),
+            "persistence" => info_persistence(ctx),
+            "stats" => info_stats(ctx),
+            "replication" => info_replication(),
+            "cpu" => info_cpu(),
+            "module_list" | "modules" => String::new(),
+            "errorstats" => info_errorstats(ctx),
+            "cluster" => "cluster_enabled:0\r\n".to_string(),
+            "keyspace" => info_keyspace(ctx),
+            "commandstats" => info_commandstats(ctx),
+            "latencystats" => info_latencystats(ctx),
+            _ => continue,
+        };
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        let title = match name {
+            "module_list" | "modules" => "Modules".to_string(),
+            "cpu" => "CPU".to_string(),
+            other => {
+                let mut chars = other.chars();
+                match chars.next() {
+                    Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+                    None => String::new(),
+                }
+            }
+        };
+        let _ = write!(text, "# {}\r\n{}", title, body);
+    }
+    ctx.reply.verbatim(&text);
+    Ok(())
+}
+
+fn info_server(ctx: &Ctx) -> String {
+    let shared = ctx.shared;
+    let config = shared.config.read();
+    let now = crate::util::now_us();
+    let uptime = (now / 1000).saturating_sub(shared.started_ms) / 1000;
+    let executable = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let config_file = config
+        .config_file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    format!(
+        "redis_version:{}\r\ncachet_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+        crate::REDIS_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        shared.run_id,
+        shared.local_addr.port(),
+        now,
+        uptime,
+        uptime / 86400,
+        config.hz,
+        config.hz,
+        (now / 1_000_000) & ((1 << 24) - 1),
+        executable,
+        config_file,
+    )
+}
+
+fn info_clients(ctx: &Ctx) -> String {
+    let config = ctx.shared.config.read();
+    format!(
+        "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        ctx.shared.clients.len(),
+        config.maxclients,
+    )
+}
+
+/// Resident set size in bytes, from /proc (0 where unavailable).
+pub fn process_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+fn info_memory(ctx: &Ctx) -> String {
+    let config = ctx.shared.config.read();
+    let rss = process_rss();
+    let peak = ctx
+        .shared
+        .peak_memory
+        .fetch_max(rss, Ordering::Relaxed)
+        .max(rss);
+    format!(
+        "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{rss}\r\nallocator_allocated:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+        bytes_human(rss),
+        bytes_human(rss),
+        bytes_human(peak),
+        config.maxmemory,
+        bytes_human(config.maxmemory),
+        config.maxmemory_policy,
+    )
+}
+
+fn info_persistence(ctx: &Ctx) -> String {
+    format!(
+        "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        ctx.shared.started_ms / 1000
+    )
+}
+
+fn info_stats(ctx: &mut Ctx) -> String {
+    let shared = ctx.shared;
+    let stats = &shared.stats;
+    let expired: u64 = keyspace_totals(ctx).iter().map(|t| t.expired).sum();
+    let expiry = &shared.keyspace.expiry_stats;
+    let lag_p99 = expiry
+        .lag_histogram
+        .lock()
+        .as_ref()
+        .map(|h| h.value_at_quantile(0.99))
+        .unwrap_or(0);
+    format!(
+        "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nexpired_lag_max_ms:{}\r\nexpired_lag_p99_ms:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+        stats.connections_received.load(Ordering::Relaxed),
+        stats.commands_processed.load(Ordering::Relaxed),
+        shared.ops_per_sec.load(Ordering::Relaxed),
+        stats.net_input_bytes.load(Ordering::Relaxed),
+        stats.net_output_bytes.load(Ordering::Relaxed),
+        stats.rejected_connections.load(Ordering::Relaxed),
+        expired.saturating_sub(stats.expired_keys_reset_base.load(Ordering::Relaxed)),
+        expiry.lag_max_ms.load(Ordering::Relaxed),
+        lag_p99,
+        stats.keyspace_hits.load(Ordering::Relaxed),
+        stats.keyspace_misses.load(Ordering::Relaxed),
+        stats.error_replies.load(Ordering::Relaxed),
+        stats.commands_processed.load(Ordering::Relaxed),
+        stats.commands_processed.load(Ordering::Relaxed),
+    )
+}
+
+fn info_replication() -> String {
+    "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n".to_string()
+}
+
+/// User and system CPU seconds of this process, from /proc.
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    };
+    (ticks(11), ticks(12))
+}
+
+fn info_cpu() -> String {
+    let (user, sys) = cpu_seconds();
+    format!(
+        "used_cpu_sys:{:.6}\r\nused_cpu_user:{:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{:.6}\r\nused_cpu_user_main_thread:{:.6}\r\n",
+        sys, user, sys, user
+    )
+}
+
+fn info_errorstats(ctx: &Ctx) -> String {
+    let mut text = String::new();
+    for (code, count) in ctx.shared.stats.errors_by_code() {
+        let _ = write!(text, "errorstat_{}:count={}\r\n", code, count);
+    }
+    text
+}
+
+fn keyspace_totals(ctx: &mut Ctx) -> Vec<crate::storage::DbTotals> {
+    let databases = ctx.shared.keyspace.databases();
+    let mut totals = vec![crate::storage::DbTotals::default(); databases];
+    for shard in ctx.keys.locked.shards_mut() {
+        for (i, db) in shard.dbs.iter().enumerate() {
+            totals[i].keys += db.len() as u64;
+            totals[i].volatile += db.volatile_len() as u64;
+            totals[i].expired += db.expired_keys;
+        }
+    }
+    totals
+}
+
+fn info_keyspace(ctx: &mut Ctx) -> String {
+    let mut text = String::new();
+    for (i, totals) in keyspace_totals(ctx).iter().enumerate() {
+        if totals.keys > 0 {
+            let _ = write!(
+                text,
+                "db{}:keys={},expires={},avg_ttl=0\r\n",
+                i, totals.keys, totals.volatile
+            );
+        }
+    }
+    text
+}
+
+fn info_commandstats(ctx: &Ctx) -> String {
+    let mut text = String::new();
+    for (index, spec) in ctx.shared.commands.iter() {
+        let totals = ctx.shared.commands.stats(index).totals();
+        if totals.calls == 0 && totals.rejected == 0 && totals.failed == 0 {
+            continue;
+        }
+        let per_call = if totals.calls > 0 {
+            totals.usec as f64 / totals.calls as f64
+        } else {
+            0.0
+        };
+        let _ = write!(
+            text,
+            "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+            spec.full_name(),
+            totals.calls,
+            totals.usec,
+            per_call,
+            totals.rejected,
+            totals.failed
+        );
+    }
+    text
+}
+
+fn info_latencystats(ctx: &Ctx) -> String {
+    let percentiles = ctx
+        .shared
+        .config
+        .read()
+        .latency_tracking_info_percentiles
+        .clone();
+    let mut text = String::new();
+    for (index, spec) in ctx.shared.commands.iter() {
+        let totals = ctx.shared.commands.stats(index).totals();
+        let Some(histogram) = totals.latency else {
+            continue;
+        };
+        if histogram.is_empty() {
+            continue;
+        }
+        let parts: Vec<String> = percentiles
+            .iter()
+            .map(|p| {
+                format!(
+                    "p{}={:.3}",
+                    crate::util::format_double(*p),
+                    histogram.value_at_quantile(p / 100.0) as f64
+                )
+            })
+            .collect();
+        let _ = write!(
+            text,
+            "latency_percentiles_usec_{}:{}\r\n",
+            spec.full_name(),
+            parts.join(",")
+        );
+    }
+    text
+}
+
+// ---- CONFIG -----------------------------------------------------------
+
+pub fn config_get(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let config = ctx.shared.config.read().clone();
+    let mut pairs: Vec<(&'static str, String)> = Vec::new();
+    for pattern in args.from(2).iter() {
+        let pattern = String::from_utf8_lossy(pattern);
+        for (name, value) in config.matching(&pattern) {
+            if !pairs.iter().any(|(n, _)| *n == name) {
+                pairs.push((name, value));
+            }
+        }
+    }
+    ctx.reply.map_len(pairs.len());
+    for (name, value) in pairs {
+        ctx.reply.bulk(name.as_bytes());
+        ctx.reply.bulk(value.as_bytes());
+    }
+    Ok(())
+}
+
+pub fn config_set(ctx: &mut Ctx, args: Args) -> CommandResult {
+    if !args.len().is_multiple_of(2) {
+        return Err(CommandError::WrongArity("config|set".into()));
+    }
+    let mut updated = ctx.shared.config.read().clone();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for pair in (2..args.len()).step_by(2) {
+        let name = String::from_utf8_lossy(&args[pair]).into_owned();
+        let value = String::from_utf8_lossy(&args[pair + 1]).into_owned();
+        let Some(directive) = crate::config::find_directive(&name) else {
+            return Err(CommandError::err(format!(
+                "Unknown option or number of arguments for CONFIG SET - '{}'",
+                name
+            )));
+        };
+        let fail = |reason: &str| {
+            CommandError::err(format!(
+                "CONFIG SET failed (possibly related to argument '{}') - {}",
+                name, reason
+            ))
+        };
+        if seen.contains(&directive.name) {
+            return Err(fail("duplicate parameter"));
+        }
+        seen.push(directive.name);
+        if !directive.mutable {
+            return Err(fail("can't set immutable config"));
+        }
+        (directive.set)(&mut updated, &[value]).map_err(|reason| fail(&reason))?;
+    }
+    ctx.shared.apply_config(updated);
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn config_resetstat(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    let shared = ctx.shared;
+    shared.stats.reset();
+    for (index, _) in shared.commands.iter() {
+        shared.commands.stats(index).reset();
+    }
+    let expired: u64 = keyspace_totals(ctx).iter().map(|t| t.expired).sum();
+    shared
+        .stats
+        .expired_keys_reset_base
+        .store(expired, Ordering::Relaxed);
+    shared
+        .keyspace
+        .expiry_stats
+        .lag_max_ms
+        .store(0, Ordering::Relaxed);
+    *shared.keyspace.expiry_stats.lag_histogram.lock() = None;
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn config_rewrite(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    let config = ctx.shared.config.read().clone();
+    let Some(path) = config.config_file.clone() else {
+        return Err(CommandError::err(
+            "The server is running without a config file",
+        ));
+    };
+    std::fs::write(&path, config.to_text())
+        .map_err(|e| CommandError::err(format!("Rewriting config file: {}", e)))?;
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn config_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    write_help(
+        ctx,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+// ---- Small server commands -------------------------------------------------
+
+pub fn time(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    let now = crate::util::now_us();
+    ctx.reply.array_len(2);
+    ctx.reply.bulk((now / 1_000_000).to_string().as_bytes());
+    ctx.reply.bulk((now % 1_000_000).to_string().as_bytes());
+    Ok(())
+}
+
+pub fn lastsave(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    ctx.reply.integer((ctx.shared.started_ms / 1000) as i64);
+    Ok(())
+}
+
+pub fn shutdown(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let mut abort = false;
+    for arg in args.from(1).iter() {
+        if eq_ignore_case(arg, "abort") {
+            abort = true;
+        } else if !(eq_ignore_case(arg, "nosave")
+            || eq_ignore_case(arg, "save")
+            || eq_ignore_case(arg, "now")
+            || eq_ignore_case(arg, "force"))
+        {
+            return Err(CommandError::Syntax);
+        }
+    }
+    if abort {
+        return Err(CommandError::err("No shutdown in progress."));
+    }
+    tracing::info!("User requested shutdown...");
+    ctx.shared.request_shutdown();
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+pub fn monitor(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    if !ctx.client.monitor {
+        ctx.client.monitor = true;
+        ctx.client.info.set_flag(flags::MONITOR, true);
+        ctx.shared.monitor.add();
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn debug(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let sub = &args[1];
+    if eq_ignore_case(sub, "sleep") && args.len() == 3 {
+        let seconds = crate::util::parse_f64(&args[2])
+            .filter(|s| *s >= 0.0)
+            .ok_or(CommandError::NotFloat)?;
+        // DEBUG SLEEP stalls the calling connection only (cachet has no single event loop to stall).
+        ctx.client.pending_sleep = Some(std::time::Duration::from_secs_f64(seconds.min(3600.0)));
+        ctx.reply.ok();
+    } else if eq_ignore_case(sub, "set-active-expire") && args.len() == 3 {
+        let on = parse_int(&args[2])? != 0;
+        ctx.shared
+            .keyspace
+            .active_expire
+            .store(on, Ordering::Relaxed);
+        ctx.reply.ok();
+    } else if eq_ignore_case(sub, "log") && args.len() == 3 {
+        tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
+        ctx.reply.ok();
+    } else if eq_ignore_case(sub, "help") {
+        write_help(
+            ctx,
+            "DEBUG",
+            &[
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "SLEEP <seconds>",
+                "    Stall the calling connection for <seconds> (a float).",
+            ],
+        );
+    } else {
+        return Err(CommandError::UnknownSubcommand {
+            sub: String::from_utf8_lossy(sub).into_owned(),
+            command: "debug".into(),
+        });
+    }
+    Ok(())
+}
+
+/// FUNCTION FLUSH: cachet has no function libraries yet (scripting is not
+/// implemented), so flushing them always leaves the (empty) registry empty.
+pub fn function_flush(ctx: &mut Ctx, args: Args) -> CommandResult {
+    match args.len() {
+        2 => {}
+        3 if eq_ignore_case(&args[2], "async") || eq_ignore_case(&args[2], "sync") => {}
+        _ => {
+            return Err(CommandError::err(
+                "FUNCTION FLUSH only supports SYNC|ASYNC option",
+            ))
+        }
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn function_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    write_help(
+        ctx,
+        "FUNCTION",
+        &[
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries (cachet does not implement functions yet, so there are none).",
+        ],
+    );
+    Ok(())
+}
+
+// ---- SLOWLOG ----------------------------------------------------------
+
+pub fn slowlog_get(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let count = if args.len() >= 3 {
+        let n = parse_int(&args[2])?;
+        if n < -1 {
+            return Err(CommandError::err(
+                "count should be greater than or equal to -1",
+            ));
+        }
+        if n == -1 {
+            usize::MAX
+        } else {
+            n as usize
+        }
+    } else {
+        10
+    };
+    let entries = ctx.shared.slowlog.latest(count);
+    ctx.reply.array_len(entries.len());
+    for entry in entries {
+        ctx.reply.array_len(6);
+        ctx.reply.integer(entry.id as i64);
+        ctx.reply.integer(entry.timestamp as i64);
+        ctx.reply.integer(entry.duration_us as i64);
+        ctx.reply.array_len(entry.args.len());
+        for arg in &entry.args {
+            ctx.reply.bulk(arg);
+        }
+        ctx.reply.bulk(entry.client_addr.as_bytes());
+        ctx.reply.bulk(entry.client_name.as_bytes());
+    }
+    Ok(())
+}
+
+pub fn slowlog_len(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    ctx.reply.integer(ctx.shared.slowlog.len() as i64);
+    Ok(())
+}
+
+pub fn slowlog_reset(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    ctx.shared.slowlog.reset();
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn slowlog_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    write_help(
+        ctx,
+        "SLOWLOG",
+        &[
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+        ],
+    );
+    Ok(())
+}
+
+// ---- COMMAND ----------------------------------------------------------
+
+fn write_command_info(ctx: &mut Ctx, spec: &CommandSpec) {
+    let r = &mut ctx.reply;
+    r.array_len(10);
+    r.bulk(spec.full_name().as_bytes());
+    r.integer(spec.arity as i64);
+    let flag_names: Vec<&str> = cmd_flags::NAMES
+        .iter()
+        .filter(|(bit, _)| spec.flags & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    r.set_len(flag_names.len());
+    for name in flag_names {
+        r.simple(name);
+    }
+    let has_keys = spec.first_key > 0;
+    r.integer(spec.first_key as i64);
+    r.integer(spec.last_key as i64);
+    r.integer(if has_keys { spec.step.max(1) as i64 } else { 0 });
+    let cats = spec.acl_categories();
+    r.set_len(cats.len());
+    for cat in cats {
+        r.simple(cat);
+    }
+    r.set_len(0);
+    if has_keys {
+        r.array_len(1);
+        r.map_len(3);
+        r.bulk(b"flags");
+        r.set_len(0);
+        r.bulk(b"begin_search");
+        r.map_len(2);
+        r.bulk(b"type");
+        r.bulk(b"index");
+        r.bulk(b"spec");
+        r.map_len(1);
+        r.bulk(b"index");
+        r.integer(spec.first_key as i64);
+        r.bulk(b"find_keys");
+        r.map_len(2);
+        r.bulk(b"type");
+        r.bulk(b"range");
+        r.bulk(b"spec");
+        r.map_len(3);
+        r.bulk(b"lastkey");
+        r.integer(if spec.last_key < 0 {
+            spec.last_key as i64
+        } else {
+            (spec.last_key - spec.first_key) as i64
+        });
+        r.bulk(b"keystep");
+        r.integer(spec.step.max(1) as i64);
+        r.bulk(b"limit");
+        r.integer(0);
+    } else {
+        r.array_len(0);
+    }
+    let subs = spec.subcommands;
+    ctx.reply.array_len(subs.len());
+    for sub in subs {
+        write_command_info(ctx, sub);
+    }
+}
+
+pub fn command_all(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    write_all_commands(ctx);
+    Ok(())
+}
+
+fn write_all_commands(ctx: &mut Ctx) {
+    let specs: Vec<&CommandSpec> = ctx.shared.commands.top_level().collect();
+    ctx.reply.array_len(specs.len());
+    for spec in specs {
+        write_command_info(ctx, spec);
+    }
+}
+
+pub fn command_count(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    ctx.reply
+        .integer(ctx.shared.commands.top_level().count() as i64);
+    Ok(())
+}
+
+pub fn command_info(ctx: &mut Ctx, args: Args) -> CommandResult {
+    if args.len() == 2 {
+        write_all_commands(ctx);
+        return Ok(());
+    }
+    ctx.reply.array_len(args.len() - 2);
+    for name in args.from(2).iter() {
+        match ctx.shared.commands.find_full(name) {
+            Some(index) => {
+                let spec = ctx.shared.commands.spec(index);
+                write_command_info(ctx, spec);
+            }
+            None => ctx.reply.null_array(),
+        }
+    }
+    Ok(())
+}
+
+fn write_command_docs(ctx: &mut Ctx, spec: &CommandSpec) {
+    let has_subs = !spec.subcommands.is_empty();
+    ctx.reply.map_len(if has_subs { 4 } else { 3 });
+    ctx.reply.bulk(b"summary");
+    ctx.reply.bulk(spec.summary.as_bytes());
+    ctx.reply.bulk(b"since");
+    ctx.reply.bulk(spec.since.as_bytes());
+    ctx.reply.bulk(b"group");
+    ctx.reply.bulk(spec.group.as_bytes());
+    if has_subs {
+        ctx.reply.bulk(b"subcommands");
+        ctx.reply.map_len(spec.subcommands.len());
+        for sub in spec.subcommands {
+            ctx.reply.bulk(sub.full_name().as_bytes());
+            write_command_docs(ctx, sub);
+        }
+    }
+}
+
+pub fn command_docs(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let specs: Vec<&CommandSpec> = if args.len() == 2 {
+        ctx.shared.commands.top_level().collect()
+    } else {
+        args.from(2)
+            .iter()
+            .filter_map(|name| ctx.shared.commands.find_full(name))
+            .map(|index| ctx.shared.commands.spec(index))
+            .collect()
+    };
+    ctx.reply.map_len(specs.len());
+    for spec in specs {
+        ctx.reply.bulk(spec.full_name().as_bytes());
+        write_command_docs(ctx, spec);
+    }
+    Ok(())
+}
+
+pub fn command_list(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let mut pattern: Option<Vec<u8>> = None;
+    let mut category: Option<String> = None;
+    if args.len() > 2 {
+        if args.len() != 5 || !eq_ignore_case(&args[2], "filterby") {
+            return Err(CommandError::Syntax);
+        }
+        let value = &args[4];
+        if eq_ignore_case(&args[3], "pattern") {
+            pattern = Some(value.to_vec());
+        } else if eq_ignore_case(&args[3], "aclcat") {
+            category = Some(format!(
+                "@{}",
+                String::from_utf8_lossy(value).to_lowercase()
+            ));
+        } else if eq_ignore_case(&args[3], "module") {
+            ctx.reply.array_len(0);
+            return Ok(());
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    let mut names = Vec::new();
+    for (_, spec) in ctx.shared.commands.iter() {
+        let name = spec.full_name();
+        if pattern
+            .as_ref()
+            .is_some_and(|p| !crate::glob::glob_match(p, name.as_bytes(), true))
+        {
+            continue;
+        }
+        if category
+            .as_ref()
+            .is_some_and(|c| !spec.acl_categories().contains(&c.as_str()))
+        {
+            continue;
+        }
+        names.push(name);
+    }
+    ctx.reply.array_len(names.len());
+    for name in names {
+        ctx.reply.bulk(name.as_bytes());
+    }
+    Ok(())
+}
+
+pub fn command_getkeys(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let target = args.from(2);
+    let table = &ctx.shared.commands;
+    let index = table
+        .resolve(target)
+        .map_err(|_| CommandError::err("Invalid command specified"))?;
+    let spec = table.spec(index);
+    let argc = target.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
+        return Err(CommandError::err(
+            "Invalid number of arguments specified for command",
+        ));
+    }
+    let positions: Vec<usize> = spec.key_positions(target.len()).collect();
+    if positions.is_empty() {
+        return Err(CommandError::err("The command has no key arguments"));
+    }
+    ctx.reply.array_len(positions.len());
+    for i in positions {
+        ctx.reply.bulk(&target[i]);
+    }
+    Ok(())
+}
+
+pub fn command_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    write_help(
+        ctx,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+        ],
+    );
+    Ok(())
+}

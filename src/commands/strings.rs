@@ -1,0 +1,668 @@
+//! The string family: GET, SET and its variants, MGET/MSET, counters,
+//! ranges, APPEND and LCS, with Redis 7.0's replies and errors.
+
+use super::{parse_int, Ctx};
+use crate::errors::{CommandError, CommandResult};
+use crate::protocol::Args;
+use crate::storage::Value;
+use crate::util::{eq_ignore_case, format_float_human, parse_f64, parse_i64};
+
+/// The string at `key`: None if absent, WRONGTYPE if another type. Counts a keyspace hit or miss.
+fn read_string<'v>(
+    keys: &'v mut crate::storage::KeyView<'_, '_>,
+    counters: &mut crate::stats::LocalCounters,
+    key: &[u8],
+) -> Result<Option<&'v [u8]>, CommandError> {
+    match keys.get(key) {
+        None => {
+            counters.misses += 1;
+            Ok(None)
+        }
+        Some(entry) => {
+            counters.hits += 1;
+            match &entry.value {
+                Value::Str(bytes) => Ok(Some(bytes)),
+                _ => Err(CommandError::WrongType),
+            }
+        }
+    }
+}
+
+fn check_length(ctx: &Ctx, len: u64) -> CommandResult {
+    let max = ctx
+        .shared
+        .hot
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if len > max {
+        return Err(CommandError::StringTooLong);
+    }
+    Ok(())
+}
+
+pub fn get(ctx: &mut Ctx, args: Args) -> CommandResult {
+    match read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])? {
+        Some(bytes) => ctx.reply.bulk(bytes),
+        None => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+/// Expiry option shared by SET and GETEX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExpireOption {
+    None,
+    /// Absolute deadline in ms.
+    At(u64),
+    KeepTtl,
+    Persist,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Condition {
+    Always,
+    IfAbsent,
+    IfPresent,
+}
+
+/// Turns an EX/PX/EXAT/PXAT argument into an absolute deadline, with Redis's checks.
+fn deadline_from(
+    ctx: &Ctx,
+    arg: &[u8],
+    unit_ms: bool,
+    absolute: bool,
+    command: &str,
+) -> Result<u64, CommandError> {
+    let value = parse_int(arg)?;
+    if value <= 0 || (!unit_ms && value > i64::MAX / 1000) {
+        return Err(CommandError::InvalidExpire(command.to_string()));
+    }
+    let mut ms = if unit_ms { value } else { value * 1000 };
+    if !absolute {
+        ms = ms
+            .checked_add(ctx.now_ms() as i64)
+            .ok_or_else(|| CommandError::InvalidExpire(command.to_string()))?;
+    }
+    Ok(ms as u64)
+}
+
+struct SetOptions {
+    condition: Condition,
+    get: bool,
+    expire: ExpireOption,
+}
+
+fn parse_set_options(ctx: &Ctx, args: Args) -> Result<SetOptions, CommandError> {
+    let mut options = SetOptions {
+        condition: Condition::Always,
+        get: false,
+        expire: ExpireOption::None,
+    };
+    let mut i = 3;
+    let mut expire_seen = false;
+    while i < args.len() {
+        let arg = &args[i];
+        let has_next = i + 1 < args.len();
+        if eq_ignore_case(arg, "nx") && options.condition == Condition::Always {
+            options.condition = Condition::IfAbsent;
+        } else if eq_ignore_case(arg, "xx") && options.condition == Condition::Always {
+            options.condition = Condition::IfPresent;
+        } else if eq_ignore_case(arg, "get") {
+            options.get = true;
+        } else if eq_ignore_case(arg, "keepttl") && !expire_seen {
+            options.expire = ExpireOption::KeepTtl;
+            expire_seen = true;
+        } else if !expire_seen
+            && has_next
+            && (eq_ignore_case(arg, "ex")
+                || eq_ignore_case(arg, "px")
+                || eq_ignore_case(arg, "exat")
+                || eq_ignore_case(arg, "pxat"))
+        {
+            expire_seen = true;
+            let lower = arg.to_ascii_lowercase();
+            let unit_ms = lower.starts_with(b"p");
+            let absolute = lower.ends_with(b"at");
+            options.expire =
+                ExpireOption::At(deadline_from(ctx, &args[i + 1], unit_ms, absolute, "set")?);
+            i += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(options)
+}
+
+pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let options = parse_set_options(ctx, args)?;
+    let key = &args[1];
+    let now = ctx.now_ms();
+    let table = ctx.keys.table(key);
+    let existing = table.get_live(key, now);
+    let exists = existing.is_some();
+    let old_deadline = existing.as_ref().map(|e| e.expires_at).unwrap_or(0);
+    let old_value = if options.get {
+        match existing.map(|e| &e.value) {
+            None => None,
+            Some(Value::Str(bytes)) => Some(bytes.clone()),
+            Some(_) => return Err(CommandError::WrongType),
+        }
+    } else {
+        None
+    };
+    let allowed = match options.condition {
+        Condition::Always => true,
+        Condition::IfAbsent => !exists,
+        Condition::IfPresent => exists,
+    };
+    if allowed {
+        let deadline = match options.expire {
+            ExpireOption::At(at) => at,
+            ExpireOption::KeepTtl => old_deadline,
+            _ => 0,
+        };
+        table.set(key, Value::Str(args[2].to_vec()), deadline);
+    }
+    if options.get {
+        match old_value {
+            Some(bytes) => ctx.reply.bulk(&bytes),
+            None => ctx.reply.null(),
+        }
+    } else if allowed {
+        ctx.reply.ok();
+    } else {
+        ctx.reply.null();
+    }
+    Ok(())
+}
+
+pub fn setnx(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    if ctx.keys.exists(key) {
+        ctx.reply.integer(0);
+    } else {
+        ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
+        ctx.reply.integer(1);
+    }
+    Ok(())
+}
+
+fn set_with_ttl(ctx: &mut Ctx, args: Args, unit_ms: bool, command: &str) -> CommandResult {
+    let deadline = deadline_from(ctx, &args[2], unit_ms, false, command)?;
+    ctx.keys
+        .set(&args[1], Value::Str(args[3].to_vec()), deadline);
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn setex(ctx: &mut Ctx, args: Args) -> CommandResult {
+    set_with_ttl(ctx, args, false, "setex")
+}
+
+pub fn psetex(ctx: &mut Ctx, args: Args) -> CommandResult {
+    set_with_ttl(ctx, args, true, "psetex")
+}
+
+pub fn mget(ctx: &mut Ctx, args: Args) -> CommandResult {
+    ctx.reply.array_len(args.len() - 1);
+    for key in args.from(1).iter() {
+        let value = match ctx.keys.get(key) {
+            Some(entry) => match &entry.value {
+                Value::Str(bytes) => Some(bytes),
+                _ => None,
+            },
+            None => None,
+        };
+        match value {
+            Some(bytes) => {
+                ctx.client.counters.hits += 1;
+                ctx.reply.bulk(bytes);
+            }
+            None => {
+                ctx.client.counters.misses += 1;
+                ctx.reply.null();
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn mset(ctx: &mut Ctx, args: Args) -> CommandResult {
+    if args.len().is_multiple_of(2) {
+        return Err(CommandError::WrongArity("mset".into()));
+    }
+    for pair in (1..args.len()).step_by(2) {
+        ctx.keys
+            .set(&args[pair], Value::Str(args[pair + 1].to_vec()), 0);
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
+pub fn msetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
+    if args.len().is_multiple_of(2) {
+        return Err(CommandError::WrongArity("msetnx".into()));
+    }
+    let any_exists = (1..args.len())
+        .step_by(2)
+        .any(|i| ctx.keys.exists(&args[i]));
+    if any_exists {
+        ctx.reply.integer(0);
+        return Ok(());
+    }
+    // A repeated key is simply set twice, the last value winning (CVE-2023-28425).
+    for pair in (1..args.len()).step_by(2) {
+        ctx.keys
+            .set(&args[pair], Value::Str(args[pair + 1].to_vec()), 0);
+    }
+    ctx.reply.integer(1);
+    Ok(())
+}
+
+pub fn getset(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    let old = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.to_vec());
+    ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
+    match old {
+        Some(bytes) => ctx.reply.bulk(&bytes),
+        None => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    if read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.is_none() {
+        ctx.reply.null();
+        return Ok(());
+    }
+    match ctx.keys.remove(key).map(|e| e.value) {
+        Some(Value::Str(bytes)) => ctx.reply.bulk(&bytes),
+        _ => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let mut expire = ExpireOption::None;
+    let mut i = 2;
+    while i < args.len() {
+        let arg = &args[i];
+        let has_next = i + 1 < args.len();
+        if eq_ignore_case(arg, "persist") && expire == ExpireOption::None {
+            expire = ExpireOption::Persist;
+        } else if expire == ExpireOption::None
+            && has_next
+            && (eq_ignore_case(arg, "ex")
+                || eq_ignore_case(arg, "px")
+                || eq_ignore_case(arg, "exat")
+                || eq_ignore_case(arg, "pxat"))
+        {
+            let lower = arg.to_ascii_lowercase();
+            expire = ExpireOption::At(deadline_from(
+                ctx,
+                &args[i + 1],
+                lower.starts_with(b"p"),
+                lower.ends_with(b"at"),
+                "getex",
+            )?);
+            i += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    let key = &args[1];
+    let Some(value) =
+        read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.to_vec())
+    else {
+        ctx.reply.null();
+        return Ok(());
+    };
+    match expire {
+        ExpireOption::At(at) if at <= ctx.now_ms() => {
+            ctx.keys.remove(key);
+        }
+        ExpireOption::At(at) => {
+            ctx.keys.set_expiry(key, at);
+        }
+        ExpireOption::Persist => {
+            let has_ttl = ctx.keys.get(key).is_some_and(|e| e.expires_at != 0);
+            if has_ttl {
+                ctx.keys.set_expiry(key, 0);
+            }
+        }
+        _ => {}
+    }
+    ctx.reply.bulk(&value);
+    Ok(())
+}
+
+pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    let addition = &args[2];
+    let current_len = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.len());
+    match current_len {
+        None => {
+            check_length(ctx, addition.len() as u64)?;
+            ctx.keys.set(key, Value::Str(addition.to_vec()), 0);
+            ctx.reply.integer(addition.len() as i64);
+        }
+        Some(len) => {
+            check_length(ctx, (len + addition.len()) as u64)?;
+            let mut new_len = 0;
+            if let Some(entry) = ctx.keys.get_for_write(key) {
+                if let Value::Str(bytes) = &mut entry.value {
+                    bytes.extend_from_slice(addition);
+                    new_len = bytes.len();
+                }
+            }
+            ctx.reply.integer(new_len as i64);
+        }
+    }
+    Ok(())
+}
+
+pub fn strlen(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let len = read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])?
+        .map(|b| b.len())
+        .unwrap_or(0);
+    ctx.reply.integer(len as i64);
+    Ok(())
+}
+
+pub fn getrange(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let start = parse_int(&args[2])?;
+    let end = parse_int(&args[3])?;
+    let Some(bytes) = read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])? else {
+        ctx.reply.bulk(b"");
+        return Ok(());
+    };
+    let len = bytes.len() as i64;
+    if (start < 0 && end < 0 && start > end) || len == 0 {
+        ctx.reply.bulk(b"");
+        return Ok(());
+    }
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end {
+        ctx.reply.bulk(b"");
+        return Ok(());
+    }
+    let slice = bytes[start as usize..=end as usize].to_vec();
+    ctx.reply.bulk(&slice);
+    Ok(())
+}
+
+pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    let offset = parse_int(&args[2])?;
+    let value = &args[3];
+    if offset < 0 {
+        return Err(CommandError::OffsetOutOfRange);
+    }
+    let current = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.len());
+    let Some(current_len) = current else {
+        if value.is_empty() {
+            ctx.reply.integer(0);
+            return Ok(());
+        }
+        check_length(ctx, offset as u64 + value.len() as u64)?;
+        let mut bytes = vec![0u8; offset as usize];
+        bytes.extend_from_slice(value);
+        let len = bytes.len();
+        ctx.keys.set(key, Value::Str(bytes), 0);
+        ctx.reply.integer(len as i64);
+        return Ok(());
+    };
+    if value.is_empty() {
+        ctx.reply.integer(current_len as i64);
+        return Ok(());
+    }
+    check_length(ctx, offset as u64 + value.len() as u64)?;
+    let mut new_len = current_len;
+    if let Some(entry) = ctx.keys.get_for_write(key) {
+        if let Value::Str(bytes) = &mut entry.value {
+            let offset = offset as usize;
+            if bytes.len() < offset + value.len() {
+                bytes.resize(offset + value.len(), 0);
+            }
+            bytes[offset..offset + value.len()].copy_from_slice(value);
+            new_len = bytes.len();
+        }
+    }
+    ctx.reply.integer(new_len as i64);
+    Ok(())
+}
+
+/// Adds `delta` to the integer at `key` (0 if absent) and answers the result.
+fn increment(ctx: &mut Ctx, key: &[u8], delta: i64) -> CommandResult {
+    let now = ctx.now_ms();
+    let table = ctx.keys.table(key);
+    let result = match table.get_for_write(key, now) {
+        None => {
+            table.set(key, Value::Str(delta.to_string().into_bytes()), 0);
+            delta
+        }
+        Some(entry) => {
+            let Value::Str(bytes) = &mut entry.value else {
+                return Err(CommandError::WrongType);
+            };
+            let current = parse_i64(bytes).ok_or(CommandError::NotInteger)?;
+            let next = current.checked_add(delta).ok_or(CommandError::Overflow)?;
+            let mut buffer = [0u8; 20];
+            let text = crate::protocol::reply::format_i64(next, &mut buffer);
+            bytes.clear();
+            bytes.extend_from_slice(text);
+            next
+        }
+    };
+    ctx.reply.integer(result);
+    Ok(())
+}
+
+pub fn incr(ctx: &mut Ctx, args: Args) -> CommandResult {
+    increment(ctx, &args[1], 1)
+}
+
+pub fn decr(ctx: &mut Ctx, args: Args) -> CommandResult {
+    increment(ctx, &args[1], -1)
+}
+
+pub fn incrby(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let delta = parse_int(&args[2])?;
+    increment(ctx, &args[1], delta)
+}
+
+pub fn decrby(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let delta = parse_int(&args[2])?;
+    if delta == i64::MIN {
+        return Err(CommandError::err("decrement would overflow"));
+    }
+    increment(ctx, &args[1], -delta)
+}
+
+pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    let delta = parse_f64(&args[2]).ok_or(CommandError::NotFloat)?;
+    let current = match read_string(&mut ctx.keys, &mut ctx.client.counters, key)? {
+        None => 0.0,
+        Some(bytes) => parse_f64(bytes).ok_or(CommandError::NotFloat)?,
+    };
+    let next = current + delta;
+    if next.is_nan() || next.is_infinite() {
+        return Err(CommandError::IncrNanOrInf);
+    }
+    let text = format_float_human(next);
+    let now = ctx.now_ms();
+    let table = ctx.keys.table(key);
+    match table.get_for_write(key, now) {
+        Some(entry) => entry.value = Value::Str(text.clone().into_bytes()),
+        None => table.set(key, Value::Str(text.clone().into_bytes()), 0),
+    }
+    ctx.reply.bulk(text.as_bytes());
+    Ok(())
+}
+
+pub fn lcs(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let mut want_len = false;
+    let mut want_idx = false;
+    let mut with_match_len = false;
+    let mut min_match_len: i64 = 0;
+    let mut i = 3;
+    while i < args.len() {
+        let arg = &args[i];
+        if eq_ignore_case(arg, "idx") {
+            want_idx = true;
+        } else if eq_ignore_case(arg, "len") {
+            want_len = true;
+        } else if eq_ignore_case(arg, "withmatchlen") {
+            with_match_len = true;
+        } else if eq_ignore_case(arg, "minmatchlen") && i + 1 < args.len() {
+            min_match_len = parse_int(&args[i + 1])?.max(0);
+            i += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    let a = lcs_operand(ctx, &args[1])?;
+    let b = lcs_operand(ctx, &args[2])?;
+    if want_idx && want_len {
+        return Err(CommandError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
+    let max = ctx
+        .shared
+        .hot
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if cells >= u32::MAX as u64 || cells * 4 > max {
+        return Err(CommandError::err(
+            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    let result = longest_common_subsequence(&a, &b, min_match_len as usize);
+    if want_len {
+        ctx.reply.integer(result.text.len() as i64);
+    } else if want_idx {
+        ctx.reply.map_len(2);
+        ctx.reply.bulk(b"matches");
+        ctx.reply.array_len(result.matches.len());
+        for m in &result.matches {
+            ctx.reply.array_len(if with_match_len { 3 } else { 2 });
+            ctx.reply.array_len(2);
+            ctx.reply.integer(m.a.0 as i64);
+            ctx.reply.integer(m.a.1 as i64);
+            ctx.reply.array_len(2);
+            ctx.reply.integer(m.b.0 as i64);
+            ctx.reply.integer(m.b.1 as i64);
+            if with_match_len {
+                ctx.reply.integer(m.len as i64);
+            }
+        }
+        ctx.reply.bulk(b"len");
+        ctx.reply.integer(result.text.len() as i64);
+    } else {
+        ctx.reply.bulk(&result.text);
+    }
+    Ok(())
+}
+
+fn lcs_operand(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<u8>, CommandError> {
+    match ctx.keys.get(key) {
+        None => Ok(Vec::new()),
+        Some(entry) => match &entry.value {
+            Value::Str(bytes) => Ok(bytes.clone()),
+            _ => Err(CommandError::err(
+                "The specified keys must contain string values",
+            )),
+        },
+    }
+}
+
+struct LcsMatch {
+    a: (usize, usize),
+    b: (usize, usize),
+    len: usize,
+}
+
+struct LcsResult {
+    text: Vec<u8>,
+    matches: Vec<LcsMatch>,
+}
+
+/// The classic dynamic program, then a walk back from the end that reports
+/// matching ranges from last to first, as Redis does.
+fn longest_common_subsequence(a: &[u8], b: &[u8], min_match_len: usize) -> LcsResult {
+    let (alen, blen) = (a.len(), b.len());
+    let width = blen + 1;
+    let mut table = vec![0u32; (alen + 1) * width];
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let mut idx = table[alen * width + blen] as usize;
+    let mut text = vec![0u8; idx];
+    let mut matches = Vec::new();
+    let (mut i, mut j) = (alen, blen);
+    let none = alen;
+    let (mut a_start, mut a_end, mut b_start, mut b_end) = (none, 0, 0, 0);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            text[idx - 1] = a[i - 1];
+            if a_start == none {
+                a_start = i - 1;
+                a_end = i - 1;
+                b_start = j - 1;
+                b_end = j - 1;
+            } else if a_start == i && b_start == j {
+                a_start -= 1;
+                b_start -= 1;
+            } else {
+                emit = true;
+            }
+            if a_start == 0 || b_start == 0 {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if a_start != none {
+                emit = true;
+            }
+        }
+        if emit {
+            let len = a_end - a_start + 1;
+            if min_match_len == 0 || len >= min_match_len {
+                matches.push(LcsMatch {
+                    a: (a_start, a_end),
+                    b: (b_start, b_end),
+                    len,
+                });
+            }
+            a_start = none;
+        }
+    }
+    LcsResult { text, matches }
+}

@@ -1,0 +1,754 @@
+//! Configuration: the typed `Config`, the table of directives that drives
+//! config files, command-line `--directive value` pairs, CONFIG GET and
+//! CONFIG SET alike, and the redis.conf syntax.
+//!
+//! Every directive is one row of `DIRECTIVES`: its name, aliases, whether
+//! CONFIG SET may change it at run time, and how to read and write it. Adding
+//! a directive is one row plus a field. This module never touches sockets or
+//! the keyspace; the server reads the `Config` it produces.
+
+use crate::glob::glob_match;
+use crate::protocol::parser::split_inline_args;
+use std::fmt;
+
+/// Everything that can be configured. `Config::default()` is Redis 7.0's
+/// defaults where they apply.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub protected_mode: bool,
+    pub requirepass: Option<String>,
+    pub databases: usize,
+    pub maxclients: usize,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub maxmemory_samples: u64,
+    pub timeout: u64,
+    pub tcp_keepalive: u64,
+    pub hz: u64,
+    pub loglevel: String,
+    pub logfile: String,
+    pub io_threads: usize,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    pub latency_tracking: bool,
+    pub latency_tracking_info_percentiles: Vec<f64>,
+    pub notify_keyspace_events: String,
+    pub save: String,
+    pub appendonly: bool,
+    pub dir: String,
+    pub dbfilename: String,
+    pub daemonize: bool,
+    pub pidfile: String,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+    pub active_expire_effort: u64,
+    /// The configuration file this config came from, for CONFIG REWRITE.
+    pub config_file: Option<std::path::PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".into(), "-::1".into()],
+            protected_mode: true,
+            requirepass: None,
+            databases: 16,
+            maxclients: 10000,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".into(),
+            maxmemory_samples: 5,
+            timeout: 0,
+            tcp_keepalive: 300,
+            hz: 10,
+            loglevel: "notice".into(),
+            logfile: String::new(),
+            io_threads: 0,
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
+            notify_keyspace_events: String::new(),
+            save: String::new(),
+            appendonly: false,
+            dir: ".".into(),
+            dbfilename: "dump.rdb".into(),
+            daemonize: false,
+            pidfile: String::new(),
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+            active_expire_effort: 1,
+            config_file: None,
+        }
+    }
+}
+
+/// A configuration error: where it was found and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub source: String,
+    pub line: usize,
+    pub text: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "*** FATAL CONFIG FILE ERROR (cachet {}) ***\nReading the configuration file, at line {} of {}\n>>> '{}'\n{}",
+            env!("CARGO_PKG_VERSION"),
+            self.line,
+            self.source,
+            self.text,
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+type Getter = fn(&Config) -> String;
+type Setter = fn(&mut Config, &[String]) -> Result<(), String>;
+
+/// One configuration directive.
+pub struct Directive {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// CONFIG SET may change it while the server runs.
+    pub mutable: bool,
+    pub get: Getter,
+    pub set: Setter,
+}
+
+fn one(values: &[String]) -> Result<&str, String> {
+    match values {
+        [v] => Ok(v.as_str()),
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+fn parse_yes_no(values: &[String]) -> Result<bool, String> {
+    match one(values)?.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+/// Parses sizes the way redis.conf does: `1k` = 1000, `1kb` = 1024, `100mb`, `1gb`.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let number: i64 = digits.parse().ok()?;
+    if number < 0 {
+        return None;
+    }
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    (number as u64).checked_mul(multiplier)
+}
+
+fn parse_size(values: &[String]) -> Result<u64, String> {
+    let v = one(values)?;
+    parse_memory(v).ok_or_else(|| format!("argument must be a memory value, got '{}'", v))
+}
+
+fn parse_number<T: std::str::FromStr>(values: &[String], min: i64, max: i64) -> Result<T, String> {
+    let v = one(values)?;
+    let n: i64 = v
+        .parse()
+        .map_err(|_| format!("argument couldn't be parsed into an integer, got '{}'", v))?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {} and {} inclusive",
+            min, max
+        ));
+    }
+    v.parse::<T>()
+        .map_err(|_| "argument out of range".to_string())
+}
+
+fn parse_enum(values: &[String], allowed: &[&str]) -> Result<String, String> {
+    let v = one(values)?.to_ascii_lowercase();
+    if allowed.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "argument(s) must be one of the following: {}",
+            allowed.join(", ")
+        ))
+    }
+}
+
+const POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// Every directive cachet understands.
+pub static DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "port",
+        aliases: &[],
+        mutable: false,
+        get: |c| c.port.to_string(),
+        set: |c, v| {
+            c.port = parse_number(v, 0, 65535)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "bind",
+        aliases: &[],
+        mutable: false,
+        get: |c| c.bind.join(" "),
+        set: |c, v| {
+            if v.is_empty() {
+                return Err("wrong number of arguments".into());
+            }
+            c.bind = v
+                .iter()
+                .flat_map(|s| s.split_whitespace().map(String::from))
+                .collect();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "protected-mode",
+        aliases: &[],
+        mutable: true,
+        get: |c| yes_no(c.protected_mode),
+        set: |c, v| {
+            c.protected_mode = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "requirepass",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.requirepass.clone().unwrap_or_default(),
+        set: |c, v| {
+            let p = one(v)?;
+            c.requirepass = if p.is_empty() {
+                None
+            } else {
+                Some(p.to_string())
+            };
+            Ok(())
+        },
+    },
+    Directive {
+        name: "databases",
+        aliases: &[],
+        mutable: false,
+        get: |c| c.databases.to_string(),
+        set: |c, v| {
+            c.databases = parse_number(v, 1, 1 << 20)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxclients",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.maxclients.to_string(),
+        set: |c, v| {
+            c.maxclients = parse_number(v, 1, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "proto-max-bulk-len",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.proto_max_bulk_len.to_string(),
+        set: |c, v| {
+            let n = parse_size(v)?;
+            if n < 1024 * 1024 {
+                return Err("argument must be a memory value of at least 1mb".into());
+            }
+            c.proto_max_bulk_len = n;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "client-query-buffer-limit",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: |c, v| {
+            let n = parse_size(v)?;
+            if n < 1024 * 1024 {
+                return Err("argument must be a memory value of at least 1mb".into());
+            }
+            c.client_query_buffer_limit = n;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.maxmemory.to_string(),
+        set: |c, v| {
+            c.maxmemory = parse_size(v)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-policy",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.maxmemory_policy.clone(),
+        set: |c, v| {
+            c.maxmemory_policy = parse_enum(v, POLICIES)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-samples",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.maxmemory_samples.to_string(),
+        set: |c, v| {
+            c.maxmemory_samples = parse_number(v, 1, 64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "timeout",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.timeout.to_string(),
+        set: |c, v| {
+            c.timeout = parse_number(v, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "tcp-keepalive",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.tcp_keepalive.to_string(),
+        set: |c, v| {
+            c.tcp_keepalive = parse_number(v, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hz",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.hz.to_string(),
+        set: |c, v| {
+            c.hz = parse_number(v, 1, 500)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "loglevel",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.loglevel.clone(),
+        set: |c, v| {
+            c.loglevel = parse_enum(v, &["debug", "verbose", "notice", "warning", "nothing"])?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "logfile",
+        aliases: &[],
+        mutable: false,
+        get: |c| c.logfile.clone(),
+        set: |c, v| {
+            c.logfile = one(v)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "io-threads",
+        aliases: &[],
+        mutable: false,
+        get: |c| c.io_threads.to_string(),
+        set: |c, v| {
+            c.io_threads = parse_number(v, 0, 128)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "slowlog-log-slower-than",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.slowlog_log_slower_than.to_string(),
+        set: |c, v| {
+            c.slowlog_log_slower_than = parse_number(v, -1, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "slowlog-max-len",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.slowlog_max_len.to_string(),
+        set: |c, v| {
+            c.slowlog_max_len = parse_number(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "latency-tracking",
+        aliases: &[],
+        mutable: true,
+        get: |c| yes_no(c.latency_tracking),
+        set: |c, v| {
+            c.latency_tracking = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "latency-tracking-info-percentiles",
+        aliases: &[],
+        mutable: true,
+        get: |c| {
+            c.latency_tracking_info_percentiles
+                .iter()
+                .map(|p| crate::util::format_double(*p))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |c, v| {
+            let mut out = Vec::new();
+            for item in v.iter().flat_map(|s| s.split_whitespace()) {
+                let p: f64 = item.parse().map_err(|_| {
+                    "Invalid latency-tracking-info-percentiles parameters".to_string()
+                })?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err("Invalid latency-tracking-info-percentiles parameters".into());
+                }
+                out.push(p);
+            }
+            c.latency_tracking_info_percentiles = out;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "notify-keyspace-events",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.notify_keyspace_events.clone(),
+        set: |c, v| {
+            let text = one(v)?;
+            if !text.chars().all(|ch| "KEg$lshzxetdmnA".contains(ch)) {
+                return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into());
+            }
+            c.notify_keyspace_events = text.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "save",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.save.clone(),
+        set: |c, v| {
+            c.save = v.join(" ");
+            Ok(())
+        },
+    },
+    Directive {
+        name: "appendonly",
+        aliases: &[],
+        mutable: true,
+        get: |c| yes_no(c.appendonly),
+        set: |c, v| {
+            if parse_yes_no(v)? {
+                return Err("cachet is an in-memory cache and does not persist data".into());
+            }
+            c.appendonly = false;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "dir",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.dir.clone(),
+        set: |c, v| {
+            c.dir = one(v)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "dbfilename",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.dbfilename.clone(),
+        set: |c, v| {
+            c.dbfilename = one(v)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "daemonize",
+        aliases: &[],
+        mutable: false,
+        get: |c| yes_no(c.daemonize),
+        set: |c, v| {
+            if parse_yes_no(v)? {
+                return Err(
+                    "cachet runs in the foreground; use a service manager to daemonize".into(),
+                );
+            }
+            c.daemonize = false;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "pidfile",
+        aliases: &[],
+        mutable: false,
+        get: |c| c.pidfile.clone(),
+        set: |c, v| {
+            c.pidfile = one(v)?.to_string();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lazyfree-lazy-user-del",
+        aliases: &[],
+        mutable: true,
+        get: |c| yes_no(c.lazyfree_lazy_user_del),
+        set: |c, v| {
+            c.lazyfree_lazy_user_del = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lazyfree-lazy-user-flush",
+        aliases: &[],
+        mutable: true,
+        get: |c| yes_no(c.lazyfree_lazy_user_flush),
+        set: |c, v| {
+            c.lazyfree_lazy_user_flush = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "active-expire-effort",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.active_expire_effort.to_string(),
+        set: |c, v| {
+            c.active_expire_effort = parse_number(v, 1, 10)?;
+            Ok(())
+        },
+    },
+];
+
+pub fn find_directive(name: &str) -> Option<&'static Directive> {
+    DIRECTIVES.iter().find(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+impl Config {
+    /// Applies one directive with its values.
+    pub fn apply(&mut self, name: &str, values: &[String]) -> Result<(), String> {
+        let directive = find_directive(name)
+            .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        (directive.set)(self, values)
+    }
+
+    /// `(name, value)` for every directive whose name or alias matches `pattern`.
+    pub fn matching(&self, pattern: &str) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for d in DIRECTIVES {
+            if glob_match(pattern.as_bytes(), d.name.as_bytes(), true) {
+                out.push((d.name, (d.get)(self)));
+            }
+            for alias in d.aliases {
+                if glob_match(pattern.as_bytes(), alias.as_bytes(), true) {
+                    out.push((alias, (d.get)(self)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Applies a redis.conf-syntax text. `source` names it in errors.
+    pub fn apply_text(&mut self, text: &str, source: &str) -> Result<(), ConfigError> {
+        for (index, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let error = |reason: String| ConfigError {
+                source: source.to_string(),
+                line: index + 1,
+                text: trimmed.to_string(),
+                reason,
+            };
+            let mut data = Vec::new();
+            let mut spans = Vec::new();
+            split_inline_args(trimmed.as_bytes(), &mut data, &mut spans)
+                .map_err(|_| error("Unbalanced quotes in configuration line".into()))?;
+            let words: Vec<String> = spans
+                .iter()
+                .map(|s| String::from_utf8_lossy(&data[s.start..s.end]).into_owned())
+                .collect();
+            let Some((name, values)) = words.split_first() else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("include") {
+                let path = one(values).map_err(error)?;
+                let included = std::fs::read_to_string(path)
+                    .map_err(|e| error(format!("Can't open the include file: {}", e)))?;
+                self.apply_text(&included, path)?;
+                continue;
+            }
+            self.apply(name, values).map_err(error)?;
+        }
+        Ok(())
+    }
+
+    /// Builds a config the way `redis-server` reads its command line: an
+    /// optional config file first, then `--directive value ...` pairs, which
+    /// win over the file.
+    pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let mut rest = args;
+        if let Some(first) = args.first() {
+            if !first.starts_with("--") {
+                let text = std::fs::read_to_string(first).map_err(|e| ConfigError {
+                    source: first.clone(),
+                    line: 0,
+                    text: String::new(),
+                    reason: format!("Fatal error, can't open config file '{}': {}", first, e),
+                })?;
+                config.apply_text(&text, first)?;
+                config.config_file = Some(std::path::PathBuf::from(first));
+                rest = &args[1..];
+            }
+        }
+        // Group `--name v1 v2` the way redis-server does, then apply as config lines.
+        let mut lines: Vec<Vec<String>> = Vec::new();
+        for arg in rest {
+            if let Some(name) = arg.strip_prefix("--") {
+                lines.push(vec![name.to_string()]);
+            } else if let Some(line) = lines.last_mut() {
+                line.push(arg.clone());
+            } else {
+                return Err(ConfigError {
+                    source: "command line".into(),
+                    line: 0,
+                    text: arg.clone(),
+                    reason: "arguments after the config file must be --directive value pairs"
+                        .into(),
+                });
+            }
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let (name, values) = line.split_first().unwrap_or_else(|| unreachable!());
+            // `--save ""` arrives as an empty value; treat an absent value likewise.
+            let values: Vec<String> = if values.is_empty() {
+                vec![String::new()]
+            } else {
+                values.to_vec()
+            };
+            config.apply(name, &values).map_err(|reason| ConfigError {
+                source: "command line".into(),
+                line: i + 1,
+                text: line.join(" "),
+                reason,
+            })?;
+        }
+        Ok(config)
+    }
+
+    /// The redis.conf text that reproduces this config (CONFIG REWRITE).
+    pub fn to_text(&self) -> String {
+        let mut out = String::from("# Written by cachet's CONFIG REWRITE\n");
+        for d in DIRECTIVES {
+            let value = (d.get)(self);
+            if value.is_empty() || value.contains(' ') {
+                out.push_str(&format!("{} \"{}\"\n", d.name, value));
+            } else {
+                out.push_str(&format!("{} {}\n", d.name, value));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_like_redis() {
+        assert_eq!(parse_memory("100mb"), Some(100 * 1024 * 1024));
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("12"), Some(12));
+        assert_eq!(parse_memory("12xb"), None);
+    }
+
+    #[test]
+    fn command_line_overrides_and_groups_values() {
+        let args: Vec<String> = [
+            "--port",
+            "7000",
+            "--maxmemory",
+            "100mb",
+            "--bind",
+            "127.0.0.1",
+            "::1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let c = Config::from_args(&args).unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.maxmemory, 100 * 1024 * 1024);
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+    }
+
+    #[test]
+    fn bad_line_names_line_and_reason() {
+        let mut c = Config::default();
+        let err = c
+            .apply_text("port 6379\n\nmaxmemory lots\n", "test.conf")
+            .unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.reason.contains("memory value"));
+    }
+}

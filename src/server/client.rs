@@ -1,0 +1,264 @@
+//! Client state: what one connection carries between commands (`Client`,
+//! owned by its connection task) and what other connections may read or act
+//! on (`ClientInfo`, shared through the `ClientRegistry` for CLIENT LIST,
+//! CLIENT KILL and INFO clients).
+//!
+//! This module owns no sockets and no keys; the connection loop and the
+//! command handlers use it.
+
+use crate::protocol::{OwnedArgs, Protocol};
+use crate::stats::LocalCounters;
+use crate::storage::WatchEntry;
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// CLIENT REPLY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+    /// Set by SKIP: this command's reply is dropped, then back to On.
+    SkipThis,
+}
+
+/// A transaction being queued between MULTI and EXEC.
+#[derive(Default)]
+pub struct MultiState {
+    pub queue: Vec<(usize, OwnedArgs)>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub aborted: bool,
+}
+
+/// One WATCHed key of this client.
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Box<[u8]>,
+    pub entry: Arc<WatchEntry>,
+}
+
+/// The state a connection keeps for itself.
+pub struct Client {
+    pub id: u64,
+    pub db: usize,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    pub multi: Option<MultiState>,
+    pub watched: Vec<WatchedKey>,
+    pub watch_dirty: Arc<AtomicBool>,
+    pub reply_mode: ReplyMode,
+    /// Close the connection once pending replies are written (QUIT, protocol error).
+    pub close_after_reply: bool,
+    pub monitor: bool,
+    /// Set by DEBUG SLEEP: the connection pauses this long after the batch.
+    pub pending_sleep: Option<std::time::Duration>,
+    pub info: Arc<ClientInfo>,
+    pub counters: LocalCounters,
+}
+
+impl Client {
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool) -> Self {
+        Client {
+            id: info.id,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            multi: None,
+            watched: Vec::new(),
+            watch_dirty: Arc::new(AtomicBool::new(false)),
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            monitor: false,
+            pending_sleep: None,
+            info,
+            counters: LocalCounters::default(),
+        }
+    }
+
+    pub fn in_multi(&self) -> bool {
+        self.multi.is_some()
+    }
+
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+}
+
+/// Flag bits shown by CLIENT LIST's `flags=` field.
+pub mod flags {
+    pub const MULTI: u32 = 1 << 0;
+    pub const MONITOR: u32 = 1 << 1;
+    pub const NO_EVICT: u32 = 1 << 2;
+    pub const NO_TOUCH: u32 = 1 << 3;
+    pub const CLOSE_ASAP: u32 = 1 << 4;
+}
+
+/// What other connections may see of a client.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub created_ms: u64,
+    pub last_interaction_ms: AtomicU64,
+    pub db: AtomicUsize,
+    pub name: Mutex<Option<String>>,
+    pub lib_name: Mutex<Option<String>>,
+    pub lib_ver: Mutex<Option<String>>,
+    /// Index in the command table of the last command run (for `cmd=`).
+    pub last_command: AtomicU32,
+    pub flags: AtomicU32,
+    pub resp: AtomicU8,
+    pub multi_len: AtomicUsize,
+    pub watch_len: AtomicUsize,
+    pub query_buffer: AtomicUsize,
+    pub output_buffer: AtomicUsize,
+    pub kill: Notify,
+    pub killed: AtomicBool,
+}
+
+impl ClientInfo {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> Self {
+        let now = crate::util::now_ms();
+        ClientInfo {
+            id,
+            addr: addr.to_string(),
+            laddr: laddr.to_string(),
+            created_ms: now,
+            last_interaction_ms: AtomicU64::new(now),
+            db: AtomicUsize::new(0),
+            name: Mutex::new(None),
+            lib_name: Mutex::new(None),
+            lib_ver: Mutex::new(None),
+            last_command: AtomicU32::new(u32::MAX),
+            flags: AtomicU32::new(0),
+            resp: AtomicU8::new(2),
+            multi_len: AtomicUsize::new(0),
+            watch_len: AtomicUsize::new(0),
+            query_buffer: AtomicUsize::new(0),
+            output_buffer: AtomicUsize::new(0),
+            kill: Notify::new(),
+            killed: AtomicBool::new(false),
+        }
+    }
+
+    pub fn set_flag(&self, flag: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(flag, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!flag, Ordering::Relaxed);
+        }
+    }
+
+    pub fn has_flag(&self, flag: u32) -> bool {
+        self.flags.load(Ordering::Relaxed) & flag != 0
+    }
+
+    /// Asks the connection to close at its next chance.
+    pub fn request_kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill.notify_one();
+    }
+
+    pub fn name(&self) -> String {
+        self.name.lock().clone().unwrap_or_default()
+    }
+
+    /// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields.
+    pub fn describe(&self, now_ms: u64, command_name: &str) -> String {
+        let bits = self.flags.load(Ordering::Relaxed);
+        let mut flag_text = String::new();
+        if bits & flags::MULTI != 0 {
+            flag_text.push('x');
+        }
+        if bits & flags::MONITOR != 0 {
+            flag_text.push('O');
+        }
+        if bits & flags::NO_EVICT != 0 {
+            flag_text.push('e');
+        }
+        if bits & flags::NO_TOUCH != 0 {
+            flag_text.push('T');
+        }
+        if bits & flags::CLOSE_ASAP != 0 {
+            flag_text.push('A');
+        }
+        if flag_text.is_empty() {
+            flag_text.push('N');
+        }
+        let age = now_ms.saturating_sub(self.created_ms) / 1000;
+        let idle = now_ms.saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed)) / 1000;
+        let multi = if bits & flags::MULTI != 0 {
+            self.multi_len.load(Ordering::Relaxed) as i64
+        } else {
+            -1
+        };
+        let qbuf = self.query_buffer.load(Ordering::Relaxed);
+        let omem = self.output_buffer.load(Ordering::Relaxed);
+        format!(
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.name(),
+            age,
+            idle,
+            flag_text,
+            self.db.load(Ordering::Relaxed),
+            multi,
+            qbuf,
+            omem,
+            qbuf + omem + 16384,
+            command_name,
+            self.resp.load(Ordering::Relaxed),
+            self.lib_name.lock().clone().unwrap_or_default(),
+            self.lib_ver.lock().clone().unwrap_or_default(),
+        )
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Default)]
+pub struct ClientRegistry {
+    clients: DashMap<u64, Arc<ClientInfo>>,
+    next_id: AtomicU64,
+}
+
+impl ClientRegistry {
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn insert(&self, info: Arc<ClientInfo>) {
+        self.clients.insert(info.id, info);
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.clients.remove(&id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.clients.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.get(&id).map(|c| c.clone())
+    }
+
+    /// All clients, ordered by id.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        let mut all: Vec<Arc<ClientInfo>> =
+            self.clients.iter().map(|c| c.value().clone()).collect();
+        all.sort_by_key(|c| c.id);
+        all
+    }
+}

@@ -1,0 +1,239 @@
+//! One client connection: read, parse every complete command in the buffer,
+//! run them in order, and write all their replies in one write (pipelining).
+//!
+//! The loop enforces the connection-level limits: `maxclients` at accept,
+//! protected mode, the query buffer limit for a command still arriving,
+//! protocol errors (reply, then close), CLIENT KILL, idle `timeout`, and
+//! shutdown. It never interprets commands; `commands::dispatch` does.
+
+use super::client::{Client, ClientInfo};
+use super::Shared;
+use crate::commands::{dispatch, transactions};
+use crate::protocol::{Parsed, ParserLimits, RequestParser};
+use bytes::{Buf, BytesMut};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast;
+
+const READ_CHUNK: usize = 16 * 1024;
+/// A pending bulk grows the buffer by at most this much per read.
+const MAX_RESERVE_STEP: usize = 4 * 1024 * 1024;
+/// Output capacity kept between batches; anything above is released.
+const OUTPUT_KEEP: usize = 64 * 1024;
+
+const PROTECTED_MODE_MESSAGE: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Serves one accepted connection until it closes.
+pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr) {
+    shared
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let _ = stream.set_nodelay(true);
+    let hot = &shared.hot;
+    if shared.clients.len() >= hot.maxclients.load(Ordering::Relaxed) {
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    }
+    if hot.protected_mode.load(Ordering::Relaxed)
+        && !hot.requirepass_set.load(Ordering::Relaxed)
+        && !peer.ip().is_loopback()
+    {
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(PROTECTED_MODE_MESSAGE.as_bytes()).await;
+        return;
+    }
+    let local = stream.local_addr().unwrap_or(shared.local_addr);
+    let info = Arc::new(ClientInfo::new(shared.clients.next_id(), peer, local));
+    shared.clients.insert(info.clone());
+    let mut client = Client::new(info.clone(), !hot.requirepass_set.load(Ordering::Relaxed));
+    if let Err(error) = run(&shared, &mut client, &mut stream).await {
+        tracing::debug!("client {} closed: {}", peer, error);
+    }
+    transactions::release_client(&shared, &mut client);
+    if client.monitor {
+        shared.monitor.remove();
+    }
+    shared.stats.flush(&mut client.counters);
+    shared.clients.remove(info.id);
+}
+
+enum Wake {
+    Read(usize),
+    Monitor(Vec<u8>),
+    Close,
+}
+
+async fn next_monitor_line(feed: &mut Option<broadcast::Receiver<Arc<[u8]>>>) -> Option<Vec<u8>> {
+    let receiver = feed.as_mut()?;
+    loop {
+        match receiver.recv().await {
+            Ok(line) => return Some(line.to_vec()),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
+}
+
+async fn run(
+    shared: &Arc<Shared>,
+    client: &mut Client,
+    stream: &mut TcpStream,
+) -> std::io::Result<()> {
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut parser = RequestParser::new();
+    let mut shutdown = shared.shutdown_signal();
+    let mut monitor_feed: Option<broadcast::Receiver<Arc<[u8]>>> = None;
+    let info = client.info.clone();
+    // After DEBUG SLEEP, commands already buffered run before the next read.
+    let mut resume_buffered = false;
+    loop {
+        if resume_buffered {
+            resume_buffered = false;
+        } else if !wait_for_input(
+            shared,
+            client,
+            stream,
+            &mut input,
+            &mut shutdown,
+            &mut monitor_feed,
+        )
+        .await?
+        {
+            return Ok(());
+        }
+        if info.killed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        info.last_interaction_ms
+            .store(crate::util::now_ms(), Ordering::Relaxed);
+        run_batch(shared, client, &mut parser, &input, &mut output);
+        input.advance(parser.consume());
+        let limit = shared.hot.query_buffer_limit.load(Ordering::Relaxed) as usize;
+        if parser.pending_bytes(input.len()) > limit {
+            tracing::warn!(
+                "closing client {}: query buffer of {} bytes exceeds client-query-buffer-limit",
+                info.addr,
+                input.len()
+            );
+            return Ok(());
+        }
+        let wanted = parser.bytes_wanted(input.len());
+        if wanted > 0 {
+            input.reserve(wanted.min(MAX_RESERVE_STEP));
+        }
+        info.query_buffer.store(input.len(), Ordering::Relaxed);
+        if !output.is_empty() {
+            client.counters.output_bytes += output.len() as u64;
+            stream.write_all(&output).await?;
+            output.clear();
+            if output.capacity() > OUTPUT_KEEP {
+                output.shrink_to(READ_CHUNK);
+            }
+        }
+        shared.stats.flush(&mut client.counters);
+        if client.close_after_reply || info.killed.load(Ordering::Acquire) {
+            let _ = stream.shutdown().await;
+            return Ok(());
+        }
+        if client.monitor && monitor_feed.is_none() {
+            monitor_feed = Some(shared.monitor.subscribe());
+        }
+        if let Some(pause) = client.pending_sleep.take() {
+            tokio::time::sleep(pause).await;
+            resume_buffered = true;
+        }
+    }
+}
+
+/// Waits for bytes from the client (forwarding MONITOR lines meanwhile).
+/// Returns false when the connection should close.
+async fn wait_for_input(
+    shared: &Arc<Shared>,
+    client: &mut Client,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    monitor_feed: &mut Option<broadcast::Receiver<Arc<[u8]>>>,
+) -> std::io::Result<bool> {
+    let info = client.info.clone();
+    loop {
+        if input.capacity() - input.len() < READ_CHUNK / 4 {
+            input.reserve(READ_CHUNK);
+        }
+        let idle_timeout = shared.hot.idle_timeout_s.load(Ordering::Relaxed);
+        let idle = async {
+            if idle_timeout == 0 || client.monitor {
+                std::future::pending::<()>().await;
+            } else {
+                tokio::time::sleep(Duration::from_secs(idle_timeout)).await;
+            }
+        };
+        let wake = tokio::select! {
+            biased;
+            _ = info.kill.notified() => Wake::Close,
+            _ = shutdown.changed() => Wake::Close,
+            Some(line) = next_monitor_line(monitor_feed), if monitor_feed.is_some() => Wake::Monitor(line),
+            read = stream.read_buf(input) => Wake::Read(read?),
+            _ = idle => Wake::Close,
+        };
+        match wake {
+            Wake::Close | Wake::Read(0) => return Ok(false),
+            Wake::Monitor(line) => stream.write_all(&line).await?,
+            Wake::Read(n) => {
+                client.counters.input_bytes += n as u64;
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// Runs every complete command in `input`, appending replies to `output`.
+fn run_batch(
+    shared: &Shared,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    input: &[u8],
+    output: &mut Vec<u8>,
+) {
+    let max_bulk_len = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed) as i64;
+    loop {
+        let limits = ParserLimits {
+            max_bulk_len,
+            authenticated: client.authenticated,
+        };
+        match parser.next(input, limits) {
+            Ok(Parsed::Command) => {
+                dispatch(shared, client, parser.args(input), output);
+                if client.close_after_reply || client.pending_sleep.is_some() {
+                    // Stop here: QUIT closes, and DEBUG SLEEP pauses before the next command.
+                    return;
+                }
+            }
+            Ok(Parsed::Incomplete) => return,
+            Err(error) => {
+                let text = error.to_string();
+                shared.stats.record_error("ERR");
+                output.push(b'-');
+                output.extend_from_slice(text.as_bytes());
+                output.extend_from_slice(b"\r\n");
+                client.close_after_reply = true;
+                return;
+            }
+        }
+    }
+}

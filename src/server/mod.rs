@@ -1,0 +1,554 @@
+//! The server: the listener, the state every connection shares (`Shared`),
+//! background work (active expiry, the ops/sec sampler), shutdown, and the
+//! embedding API (`Server`, `ServerHandle`).
+//!
+//! One tokio task per connection runs `connection::serve`. Shutdown is one
+//! `watch` signal that the listener, every connection and every background
+//! task select on. This module owns sockets and tasks; what a command does is
+//! the commands module's business.
+
+pub mod client;
+pub mod connection;
+
+use crate::commands::CommandTable;
+use crate::config::Config;
+use crate::protocol::Args;
+use crate::stats::ServerStats;
+use crate::storage::Keyspace;
+use client::{Client, ClientRegistry};
+use parking_lot::{Mutex, RwLock};
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
+
+/// Configuration values read on every command, kept as atomics so the hot
+/// path never takes the configuration lock. `Shared::apply_config` updates them.
+#[derive(Default)]
+pub struct HotConfig {
+    pub requirepass_set: AtomicBool,
+    pub proto_max_bulk_len: AtomicU64,
+    pub query_buffer_limit: AtomicU64,
+    pub slowlog_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicU64,
+    pub latency_tracking: AtomicBool,
+    pub maxclients: AtomicUsize,
+    pub idle_timeout_s: AtomicU64,
+    pub protected_mode: AtomicBool,
+}
+
+impl HotConfig {
+    fn load_from(&self, config: &Config) {
+        self.requirepass_set
+            .store(config.requirepass.is_some(), Ordering::Relaxed);
+        self.proto_max_bulk_len
+            .store(config.proto_max_bulk_len, Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(config.client_query_buffer_limit, Ordering::Relaxed);
+        self.slowlog_slower_than
+            .store(config.slowlog_log_slower_than, Ordering::Relaxed);
+        self.slowlog_max_len
+            .store(config.slowlog_max_len, Ordering::Relaxed);
+        self.latency_tracking
+            .store(config.latency_tracking, Ordering::Relaxed);
+        self.maxclients.store(config.maxclients, Ordering::Relaxed);
+        self.idle_timeout_s.store(config.timeout, Ordering::Relaxed);
+        self.protected_mode
+            .store(config.protected_mode, Ordering::Relaxed);
+    }
+}
+
+/// One SLOWLOG entry.
+#[derive(Clone)]
+pub struct SlowLogEntry {
+    pub id: u64,
+    pub timestamp: u64,
+    pub duration_us: u64,
+    pub args: Vec<Vec<u8>>,
+    pub client_addr: String,
+    pub client_name: String,
+}
+
+/// Commands slower than `slowlog-log-slower-than`, newest first, at most `slowlog-max-len`.
+#[derive(Default)]
+pub struct SlowLog {
+    entries: Mutex<VecDeque<SlowLogEntry>>,
+    next_id: AtomicU64,
+}
+
+/// Redis keeps at most this many arguments of a slow command, each cut to this length.
+const SLOWLOG_MAX_ARGS: usize = 32;
+const SLOWLOG_MAX_ARG_LEN: usize = 128;
+
+impl SlowLog {
+    pub fn consider(&self, hot: &HotConfig, client: &Client, args: Args, usec: u64) {
+        let threshold = hot.slowlog_slower_than.load(Ordering::Relaxed);
+        if threshold < 0 || (usec as i64) < threshold {
+            return;
+        }
+        let max_len = hot.slowlog_max_len.load(Ordering::Relaxed) as usize;
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        for (i, arg) in args.iter().enumerate() {
+            if i == SLOWLOG_MAX_ARGS - 1 && args.len() > SLOWLOG_MAX_ARGS {
+                kept.push(format!("... ({} more arguments)", args.len() - i).into_bytes());
+                break;
+            }
+            if arg.len() > SLOWLOG_MAX_ARG_LEN {
+                let mut cut = arg[..SLOWLOG_MAX_ARG_LEN].to_vec();
+                cut.extend_from_slice(
+                    format!("... ({} more bytes)", arg.len() - SLOWLOG_MAX_ARG_LEN).as_bytes(),
+                );
+                kept.push(cut);
+            } else {
+                kept.push(arg.to_vec());
+            }
+        }
+        let entry = SlowLogEntry {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            timestamp: crate::util::now_ms() / 1000,
+            duration_us: usec,
+            args: kept,
+            client_addr: client.info.addr.clone(),
+            client_name: client.info.name(),
+        };
+        let mut entries = self.entries.lock();
+        entries.push_front(entry);
+        entries.truncate(max_len);
+    }
+
+    pub fn latest(&self, count: usize) -> Vec<SlowLogEntry> {
+        self.entries.lock().iter().take(count).cloned().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn reset(&self) {
+        self.entries.lock().clear();
+    }
+}
+
+/// The MONITOR feed: every command, formatted once, broadcast to monitors.
+pub struct MonitorFeed {
+    monitors: AtomicUsize,
+    sender: broadcast::Sender<Arc<[u8]>>,
+}
+
+impl Default for MonitorFeed {
+    fn default() -> Self {
+        MonitorFeed {
+            monitors: AtomicUsize::new(0),
+            sender: broadcast::channel(4096).0,
+        }
+    }
+}
+
+impl MonitorFeed {
+    pub fn active(&self) -> bool {
+        self.monitors.load(Ordering::Relaxed) > 0
+    }
+
+    pub fn add(&self) {
+        self.monitors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn remove(&self) {
+        self.monitors.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<[u8]>> {
+        self.sender.subscribe()
+    }
+
+    /// Formats a command the way Redis's MONITOR shows it.
+    pub fn feed(&self, client: &Client, args: Args) {
+        let now = crate::util::now_us();
+        let mut line = format!(
+            "+{}.{:06} [{} {}]",
+            now / 1_000_000,
+            now % 1_000_000,
+            client.db,
+            client.info.addr
+        );
+        for arg in args.iter() {
+            line.push(' ');
+            line.push_str(&quote_repr(arg));
+        }
+        line.push_str("\r\n");
+        let _ = self
+            .sender
+            .send(Arc::from(line.into_bytes().into_boxed_slice()));
+    }
+}
+
+/// Quotes bytes like Redis's `sdscatrepr`.
+pub fn quote_repr(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            b => out.push_str(&format!("\\x{:02x}", b)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// State every connection and background task shares.
+pub struct Shared {
+    pub config: RwLock<Config>,
+    pub hot: HotConfig,
+    pub keyspace: Keyspace,
+    pub commands: CommandTable,
+    pub clients: ClientRegistry,
+    pub stats: ServerStats,
+    pub slowlog: SlowLog,
+    pub monitor: MonitorFeed,
+    pub started_ms: u64,
+    pub run_id: String,
+    pub local_addr: SocketAddr,
+    pub ops_per_sec: AtomicU64,
+    pub peak_memory: AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    fn new(config: Config, local_addr: SocketAddr) -> Self {
+        let hot = HotConfig::default();
+        hot.load_from(&config);
+        let run_id: String = (0..40)
+            .map(|_| {
+                let digit: u32 = rand::random_range(0..16);
+                std::char::from_digit(digit, 16).unwrap_or('0')
+            })
+            .collect();
+        Shared {
+            keyspace: Keyspace::new(config.databases),
+            config: RwLock::new(config),
+            hot,
+            commands: CommandTable::new(),
+            clients: ClientRegistry::default(),
+            stats: ServerStats::default(),
+            slowlog: SlowLog::default(),
+            monitor: MonitorFeed::default(),
+            started_ms: crate::util::now_ms(),
+            run_id,
+            local_addr,
+            ops_per_sec: AtomicU64::new(0),
+            peak_memory: AtomicU64::new(0),
+            shutdown: watch::channel(false).0,
+        }
+    }
+
+    /// Installs a new configuration (CONFIG SET).
+    pub fn apply_config(&self, config: Config) {
+        self.hot.load_from(&config);
+        *self.config.write() = config;
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// A bound server, not yet accepting connections.
+pub struct Server {
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+}
+
+/// Binds every address in `bind`; an address with a leading '-' is optional.
+async fn bind_all(config: &Config) -> io::Result<Vec<TcpListener>> {
+    let mut listeners: Vec<TcpListener> = Vec::new();
+    let mut port = config.port;
+    let mut first_error = None;
+    for address in &config.bind {
+        let (optional, host) = match address.strip_prefix('-') {
+            Some(host) => (true, host),
+            None => (false, address.as_str()),
+        };
+        let host = if host == "*" { "0.0.0.0" } else { host };
+        let target = if host.contains(':') {
+            format!("[{}]:{}", host, port)
+        } else {
+            format!("{}:{}", host, port)
+        };
+        match TcpListener::bind(&target).await {
+            Ok(listener) => {
+                if port == 0 {
+                    port = listener.local_addr()?.port();
+                }
+                listeners.push(listener);
+            }
+            Err(error) if optional => {
+                tracing::debug!("skipping optional bind address {}: {}", target, error);
+            }
+            Err(error) => {
+                first_error.get_or_insert(io::Error::new(
+                    error.kind(),
+                    format!(
+                        "Could not create server TCP listening socket {}: {}",
+                        target, error
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "no bind address could be used",
+        ));
+    }
+    Ok(listeners)
+}
+
+impl Server {
+    /// Binds the configured addresses (`port 0` picks a free port).
+    pub async fn bind(config: Config) -> io::Result<Server> {
+        let listeners = bind_all(&config).await?;
+        let local_addr = listeners[0].local_addr()?;
+        let shared = Arc::new(Shared::new(config, local_addr));
+        Ok(Server { shared, listeners })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    /// Serves until shutdown is requested (SHUTDOWN, `ServerHandle::shutdown`).
+    pub async fn run(self) -> io::Result<()> {
+        let shared = self.shared;
+        let mut tasks = JoinSet::new();
+        tasks.spawn(active_expiry_loop(shared.clone()));
+        tasks.spawn(ops_sampler_loop(shared.clone()));
+        for listener in self.listeners {
+            tasks.spawn(accept_loop(shared.clone(), listener));
+        }
+        let mut signal = shared.shutdown_signal();
+        while !*signal.borrow_and_update() {
+            if signal.changed().await.is_err() {
+                break;
+            }
+        }
+        // Give tasks a moment to finish cleanly, then stop whatever is left.
+        let deadline = tokio::time::sleep(Duration::from_secs(2));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = &mut deadline => { tasks.abort_all(); break; }
+            }
+        }
+        tracing::info!("cachet is now ready to exit, bye bye...");
+        Ok(())
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let mut connections = JoinSet::new();
+    let mut signal = shared.shutdown_signal();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                match accepted {
+                    Ok((stream, peer)) => {
+                        let shared = shared.clone();
+                        connections.spawn(connection::serve(shared, stream, peer));
+                    }
+                    Err(error) => {
+                        tracing::warn!("accept failed: {}", error);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = signal.changed() => break,
+        }
+    }
+    let deadline = tokio::time::sleep(Duration::from_secs(1));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = connections.join_next() => if next.is_none() { break },
+            _ = &mut deadline => { connections.abort_all(); break; }
+        }
+    }
+}
+
+/// Active expiry: every 10 ms, remove every key whose deadline has passed.
+/// The deadline index makes each round cost O(expired · log n), so keys go
+/// within a tick of their deadline however many volatile keys exist.
+async fn active_expiry_loop(shared: Arc<Shared>) {
+    let mut signal = shared.shutdown_signal();
+    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = signal.changed() => return,
+        }
+        if shared.keyspace.active_expire.load(Ordering::Relaxed) {
+            shared
+                .keyspace
+                .active_expire_cycle(crate::util::now_ms(), 512);
+        }
+    }
+}
+
+/// Samples commands processed every 100 ms for `instantaneous_ops_per_sec`.
+async fn ops_sampler_loop(shared: Arc<Shared>) {
+    let mut signal = shared.shutdown_signal();
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    let mut samples: VecDeque<u64> = VecDeque::with_capacity(16);
+    let mut last = shared.stats.commands_processed.load(Ordering::Relaxed);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = signal.changed() => return,
+        }
+        let now = shared.stats.commands_processed.load(Ordering::Relaxed);
+        samples.push_back(now.saturating_sub(last) * 10);
+        last = now;
+        if samples.len() > 16 {
+            samples.pop_front();
+        }
+        let average = samples.iter().sum::<u64>() / samples.len() as u64;
+        shared.ops_per_sec.store(average, Ordering::Relaxed);
+    }
+}
+
+/// A running server: its address, and a way to stop it.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    task: Option<tokio::task::JoinHandle<io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(config: Config) -> io::Result<ServerHandle> {
+        let server = Server::bind(config).await?;
+        let shared = server.shared();
+        let task = tokio::spawn(server.run());
+        Ok(ServerHandle {
+            shared,
+            task: Some(task),
+        })
+    }
+
+    /// The address the server listens on (the first, if several).
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// `redis://host:port` for client libraries.
+    pub fn url(&self) -> String {
+        format!("redis://{}", self.addr())
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops accepting, closes every connection, and waits for the server to finish.
+    pub async fn shutdown(mut self) -> io::Result<()> {
+        self.shared.request_shutdown();
+        match self.task.take() {
+            Some(task) => task.await.map_err(io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shared.request_shutdown();
+    }
+}
+
+/// A server on a runtime of its own, for users whose tests are not async.
+pub struct BackgroundServer {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundServer {
+    /// Starts a server on a dedicated thread with its own runtime; returns once it is listening.
+    pub fn start(config: Config) -> io::Result<BackgroundServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let server = runtime.block_on(Server::bind(config))?;
+        let shared = server.shared();
+        let thread = std::thread::Builder::new()
+            .name("cachet-server".into())
+            .spawn(move || {
+                if let Err(error) = runtime.block_on(server.run()) {
+                    tracing::error!("server stopped: {}", error);
+                }
+            })?;
+        Ok(BackgroundServer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}", self.addr())
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.request_shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,559 @@
+//! The keyspace: sharded in-memory storage for 16 (by default) logical
+//! databases, with deadlines for expiry and the watch lists of WATCH.
+//!
+//! Layout. Keys are spread over a fixed number of shards by hash; each shard
+//! is a mutex around one `DbShard` per logical database, so SELECT costs
+//! nothing and SWAPDB swaps tables shard by shard. A `DbShard` holds the key
+//! table (`Dict`, see `dict.rs` for why it is hand-written: SCAN's guarantee),
+//! the expiry index (deadline-ordered, so active expiry finds due keys in
+//! O(log n) instead of sampling), and the keys clients WATCH.
+//!
+//! Why shards of our own and not `dashmap`: a command that touches several
+//! keys (MSET, RENAME, DEL k1 k2, a whole MULTI/EXEC) must hold every shard it
+//! touches at once, taken in index order so two such commands cannot
+//! deadlock; dashmap does not lock several shards together, and it cannot
+//! keep per-shard state beside the table (expiry index, watch lists, counts).
+//! `dashmap` is used for the registries that need none of that (clients).
+//!
+//! Locking. The dispatcher locks what a command needs before it runs
+//! (`Keyspace::lock_keys` for the command's keys, `lock_all` for commands
+//! that see the whole keyspace and for EXEC), and the handler works on the
+//! resulting `Locked` view; handlers never lock anything themselves.
+//!
+//! This module owns keys, values and deadlines. It knows nothing of clients,
+//! the protocol or commands.
+
+pub mod dict;
+pub mod value;
+
+pub use dict::{Dict, Lookup};
+pub use value::{Entry, Score, SortedSet, Value};
+
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Shards the keyspace is divided into (a power of two).
+pub const SHARD_COUNT: usize = 32;
+const SHARD_BITS: u32 = SHARD_COUNT.trailing_zeros();
+
+/// A table's contents, moved whole by SWAPDB.
+pub type TableData = (Dict<Entry>, BTreeSet<(u64, Box<[u8]>)>);
+
+/// A client's interest in one watched key.
+#[derive(Debug)]
+pub struct WatchEntry {
+    /// The watching client's "a watched key changed" flag.
+    pub client_dirty: Arc<AtomicBool>,
+    /// The key had already expired when it was watched: deleting it then is no change.
+    pub stale_at_watch: AtomicBool,
+}
+
+/// One database's part of one shard.
+#[derive(Default)]
+pub struct DbShard {
+    pub dict: Dict<Entry>,
+    /// (deadline in ms, key) for every key with an expiry.
+    expires: BTreeSet<(u64, Box<[u8]>)>,
+    watched: HashMap<Box<[u8]>, Vec<Arc<WatchEntry>>>,
+    /// Keys removed because they expired (lazily or actively).
+    pub expired_keys: u64,
+}
+
+impl DbShard {
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    pub fn volatile_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// The live entry for `key`, its access time updated; an expired one is
+    /// removed on the way (lazy expiry).
+    pub fn get_live(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let entry = self.get_untouched(key, now_ms)?;
+        entry.accessed = (now_ms / 1000) as u32;
+        Some(entry)
+    }
+
+    /// Like `get_live` without updating the access time (OBJECT, TTL).
+    pub fn get_untouched(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        match self.dict.lookup_mut(key, |e| e.is_expired(now_ms)) {
+            Lookup::Missing => None,
+            Lookup::Removed(k, entry) => {
+                self.expires.remove(&(entry.expires_at, k));
+                self.expired_keys += 1;
+                None
+            }
+            Lookup::Live(entry) => Some(entry),
+        }
+    }
+
+    /// Like `get_live`, for a caller about to modify the value in place:
+    /// watchers of the key are told it changed.
+    pub fn get_for_write(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.get_live(key, now_ms)?;
+        self.touch(key);
+        self.dict.get_mut(key)
+    }
+
+    pub fn contains_live(&mut self, key: &[u8], now_ms: u64) -> bool {
+        self.get_live(key, now_ms).is_some()
+    }
+
+    /// Stores `value` under `key` with the given deadline (0: none), replacing
+    /// whatever was there.
+    pub fn set(&mut self, key: &[u8], value: Value, expires_at: u64) {
+        let mut entry = Entry::new(value);
+        entry.expires_at = expires_at;
+        entry.accessed = (crate::util::now_ms() / 1000) as u32;
+        let old = self.dict.insert(key, entry);
+        let old_deadline = old.map(|e| e.expires_at).unwrap_or(0);
+        if old_deadline != expires_at {
+            if old_deadline != 0 {
+                self.expires.remove(&(old_deadline, Box::from(key)));
+            }
+            if expires_at != 0 {
+                self.expires.insert((expires_at, Box::from(key)));
+            }
+        }
+        self.touch(key);
+    }
+
+    /// Inserts a whole entry (RENAME, MOVE, COPY keep deadlines and access data).
+    pub fn put_entry(&mut self, key: &[u8], entry: Entry) {
+        let deadline = entry.expires_at;
+        if let Some(old) = self.dict.insert(key, entry) {
+            if old.expires_at != 0 {
+                self.expires.remove(&(old.expires_at, Box::from(key)));
+            }
+        }
+        if deadline != 0 {
+            self.expires.insert((deadline, Box::from(key)));
+        }
+        self.touch(key);
+    }
+
+    /// Removes a live key and returns its entry.
+    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+        self.get_live(key, now_ms)?;
+        let (k, entry) = self.dict.remove_entry(key)?;
+        if entry.expires_at != 0 {
+            self.expires.remove(&(entry.expires_at, k));
+        }
+        self.touch(key);
+        Some(entry)
+    }
+
+    /// Sets or clears (`0`) the deadline of a live key. Returns false if the key is absent.
+    pub fn set_expiry(&mut self, key: &[u8], expires_at: u64, now_ms: u64) -> bool {
+        let Some(entry) = self.get_live(key, now_ms) else {
+            return false;
+        };
+        let old = std::mem::replace(&mut entry.expires_at, expires_at);
+        if old != expires_at {
+            if old != 0 {
+                self.expires.remove(&(old, Box::from(key)));
+            }
+            if expires_at != 0 {
+                self.expires.insert((expires_at, Box::from(key)));
+            }
+        }
+        self.touch(key);
+        true
+    }
+
+    /// Removes up to `budget` keys whose deadline is at or before `now_ms`;
+    /// returns how many went and the largest lateness seen (ms).
+    pub fn expire_due(&mut self, now_ms: u64, budget: usize, lags: &mut Vec<u64>) -> usize {
+        let mut removed = 0;
+        while removed < budget {
+            let Some((deadline, _)) = self.expires.first() else {
+                break;
+            };
+            if *deadline > now_ms {
+                break;
+            }
+            let Some((deadline, key)) = self.expires.pop_first() else {
+                break;
+            };
+            if let Some(entry) = self.dict.get(&key) {
+                if entry.expires_at == deadline {
+                    self.dict.remove(&key);
+                    self.expired_keys += 1;
+                    self.touch(&key);
+                    lags.push(now_ms - deadline);
+                }
+            }
+            removed += 1;
+        }
+        removed
+    }
+
+    /// Deletes everything, telling watchers first.
+    pub fn flush(&mut self) {
+        self.touch_all_watched(None);
+        self.dict.clear();
+        self.expires.clear();
+    }
+
+    /// Moves this table's contents out (for SWAPDB and MOVE-like operations).
+    pub fn take_data(&mut self) -> TableData {
+        (
+            std::mem::take(&mut self.dict),
+            std::mem::take(&mut self.expires),
+        )
+    }
+
+    pub fn put_data(&mut self, data: TableData) {
+        self.dict = data.0;
+        self.expires = data.1;
+    }
+
+    // ---- WATCH support -------------------------------------------------
+
+    pub fn watch(&mut self, key: &[u8], entry: Arc<WatchEntry>) {
+        self.watched.entry(Box::from(key)).or_default().push(entry);
+    }
+
+    pub fn unwatch(&mut self, key: &[u8], entry: &Arc<WatchEntry>) {
+        if let Some(list) = self.watched.get_mut(key) {
+            list.retain(|w| !Arc::ptr_eq(w, entry));
+            if list.is_empty() {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// Marks the watchers of `key` dirty (called after every change to it).
+    pub fn touch(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let Some(list) = self.watched.get(key) else {
+            return;
+        };
+        let exists = self.dict.contains_key(key);
+        for w in list {
+            if w.stale_at_watch.load(Ordering::Relaxed) && !exists {
+                // The key had already expired when watched and is now gone: no change.
+                w.stale_at_watch.store(false, Ordering::Relaxed);
+                continue;
+            }
+            w.client_dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// FLUSHDB/SWAPDB: every watched key that exists here (or will exist,
+    /// in `replacement`) counts as changed.
+    pub fn touch_all_watched(&mut self, replacement: Option<&Dict<Entry>>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        for (key, list) in &self.watched {
+            let here = self.dict.contains_key(key);
+            let there = replacement.is_some_and(|r| r.contains_key(key));
+            if !here && !there {
+                continue;
+            }
+            for w in list {
+                if w.stale_at_watch.load(Ordering::Relaxed) && !there {
+                    w.stale_at_watch.store(false, Ordering::Relaxed);
+                    continue;
+                }
+                w.client_dirty.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// True if a watched key that was live when watched has expired since (EXEC checks this).
+    pub fn watched_key_expired(&self, key: &[u8], entry: &Arc<WatchEntry>, now_ms: u64) -> bool {
+        if entry.stale_at_watch.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.dict.get(key).is_some_and(|e| e.is_expired(now_ms))
+    }
+
+    /// Whether the key exists but is logically expired (WATCH records this).
+    pub fn is_stale(&self, key: &[u8], now_ms: u64) -> bool {
+        self.dict.get(key).is_some_and(|e| e.is_expired(now_ms))
+    }
+}
+
+/// One shard: a `DbShard` per logical database.
+pub struct Shard {
+    pub dbs: Vec<DbShard>,
+}
+
+/// Cache-line padding so neighbouring shard locks do not share a line.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// Figures the active expiry cycle publishes for INFO.
+#[derive(Default)]
+pub struct ExpiryStats {
+    pub lag_max_ms: AtomicU64,
+    pub lag_histogram: Mutex<Option<hdrhistogram::Histogram<u64>>>,
+    pub cycles: AtomicU64,
+}
+
+pub struct Keyspace {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    databases: usize,
+    hasher: foldhash::fast::FixedState,
+    pub active_expire: AtomicBool,
+    pub expiry_stats: ExpiryStats,
+}
+
+/// The shards a command holds while it runs.
+pub struct Locked<'a> {
+    held: Held<'a>,
+}
+
+enum Held<'a> {
+    Nothing,
+    One(usize, MutexGuard<'a, Shard>),
+    Many(Vec<(usize, MutexGuard<'a, Shard>)>),
+    All(Vec<MutexGuard<'a, Shard>>),
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Self {
+        let databases = databases.max(1);
+        let shards = (0..SHARD_COUNT)
+            .map(|_| {
+                Padded(Mutex::new(Shard {
+                    dbs: (0..databases).map(|_| DbShard::default()).collect(),
+                }))
+            })
+            .collect();
+        Keyspace {
+            shards,
+            databases,
+            hasher: foldhash::fast::FixedState::with_seed(0x5eed_cac4e7),
+            active_expire: AtomicBool::new(true),
+            expiry_stats: ExpiryStats::default(),
+        }
+    }
+
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    pub fn shard_index(&self, key: &[u8]) -> usize {
+        (self.hasher.hash_one(key) >> (64 - SHARD_BITS)) as usize
+    }
+
+    pub fn lock_nothing(&self) -> Locked<'_> {
+        Locked {
+            held: Held::Nothing,
+        }
+    }
+
+    /// Locks the shards of `keys`, in index order.
+    pub fn lock_keys<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) -> Locked<'_> {
+        let mut indexes: Vec<usize> = keys.map(|k| self.shard_index(k)).collect();
+        match indexes.len() {
+            0 => self.lock_nothing(),
+            1 => Locked {
+                held: Held::One(indexes[0], self.shards[indexes[0]].0.lock()),
+            },
+            _ => {
+                indexes.sort_unstable();
+                indexes.dedup();
+                if indexes.len() == 1 {
+                    return Locked {
+                        held: Held::One(indexes[0], self.shards[indexes[0]].0.lock()),
+                    };
+                }
+                let guards = indexes
+                    .into_iter()
+                    .map(|i| (i, self.shards[i].0.lock()))
+                    .collect();
+                Locked {
+                    held: Held::Many(guards),
+                }
+            }
+        }
+    }
+
+    pub fn lock_one(&self, key: &[u8]) -> Locked<'_> {
+        let index = self.shard_index(key);
+        Locked {
+            held: Held::One(index, self.shards[index].0.lock()),
+        }
+    }
+
+    pub fn lock_all(&self) -> Locked<'_> {
+        Locked {
+            held: Held::All(self.shards.iter().map(|s| s.0.lock()).collect()),
+        }
+    }
+
+    /// Runs one round of active expiry over every shard. Each shard is held
+    /// for at most `budget` removals at a time, so clients are never stalled
+    /// behind a long sweep. Returns the number of keys removed.
+    pub fn active_expire_cycle(&self, now_ms: u64, budget: usize) -> usize {
+        let mut total = 0;
+        let mut lags = Vec::new();
+        for shard in self.shards.iter() {
+            loop {
+                let mut guard = shard.0.lock();
+                let mut removed = 0;
+                for db in guard.dbs.iter_mut() {
+                    removed += db.expire_due(now_ms, budget, &mut lags);
+                }
+                drop(guard);
+                total += removed;
+                if removed < budget {
+                    break;
+                }
+            }
+        }
+        self.record_lags(&lags);
+        total
+    }
+
+    fn record_lags(&self, lags: &[u64]) {
+        self.expiry_stats.cycles.fetch_add(1, Ordering::Relaxed);
+        if lags.is_empty() {
+            return;
+        }
+        let mut histogram = self.expiry_stats.lag_histogram.lock();
+        let histogram = histogram.get_or_insert_with(|| {
+            hdrhistogram::Histogram::new_with_bounds(1, 3_600_000, 2).unwrap_or_else(|_| {
+                hdrhistogram::Histogram::new(2).unwrap_or_else(|_| unreachable!())
+            })
+        });
+        for &lag in lags {
+            let _ = histogram.record(lag.max(1));
+            self.expiry_stats
+                .lag_max_ms
+                .fetch_max(lag, Ordering::Relaxed);
+        }
+    }
+
+    /// Sum of a per-db figure over all shards (takes each shard lock briefly).
+    pub fn db_totals(&self) -> Vec<DbTotals> {
+        let mut totals = vec![DbTotals::default(); self.databases];
+        for shard in self.shards.iter() {
+            let guard = shard.0.lock();
+            for (i, db) in guard.dbs.iter().enumerate() {
+                totals[i].keys += db.len() as u64;
+                totals[i].volatile += db.volatile_len() as u64;
+                totals[i].expired += db.expired_keys;
+            }
+        }
+        totals
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DbTotals {
+    pub keys: u64,
+    pub volatile: u64,
+    pub expired: u64,
+}
+
+impl<'a> Locked<'a> {
+    /// The shard holding `key`. Panics if the dispatcher did not lock it:
+    /// that is a bug in a command's key specification.
+    pub fn shard(&mut self, index: usize) -> &mut Shard {
+        match &mut self.held {
+            Held::One(i, guard) if *i == index => guard,
+            Held::Many(guards) => match guards.iter_mut().find(|(i, _)| *i == index) {
+                Some((_, guard)) => guard,
+                None => panic!("shard {index} not locked"),
+            },
+            Held::All(guards) => &mut guards[index],
+            _ => panic!("shard {index} not locked"),
+        }
+    }
+
+    pub fn holds_all(&self) -> bool {
+        matches!(self.held, Held::All(_))
+    }
+
+    /// Every held shard (all of them when `holds_all`).
+    pub fn shards_mut(&mut self) -> Vec<&mut Shard> {
+        match &mut self.held {
+            Held::Nothing => Vec::new(),
+            Held::One(_, g) => vec![&mut **g],
+            Held::Many(gs) => gs.iter_mut().map(|(_, g)| &mut **g).collect(),
+            Held::All(gs) => gs.iter_mut().map(|g| &mut **g).collect(),
+        }
+    }
+}
+
+/// The keyspace as one command sees it: the locked shards plus the current
+/// database and time.
+pub struct KeyView<'a, 'k> {
+    pub keyspace: &'a Keyspace,
+    pub locked: &'a mut Locked<'k>,
+    pub db: usize,
+    pub now_ms: u64,
+}
+
+impl<'a, 'k> KeyView<'a, 'k> {
+    /// The part of database `db` that holds `key`.
+    pub fn db_of(&mut self, db: usize, key: &[u8]) -> &mut DbShard {
+        let index = self.keyspace.shard_index(key);
+        &mut self.locked.shard(index).dbs[db]
+    }
+
+    /// The part of the current database that holds `key`.
+    pub fn table(&mut self, key: &[u8]) -> &mut DbShard {
+        let db = self.db;
+        self.db_of(db, key)
+    }
+
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now_ms;
+        self.table(key).get_live(key, now)
+    }
+
+    /// Last access time (Unix seconds) of a live key, without touching it.
+    pub fn peek_accessed(&mut self, key: &[u8]) -> Option<u32> {
+        let now = self.now_ms;
+        self.table(key).get_untouched(key, now).map(|e| e.accessed)
+    }
+
+    pub fn get_for_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now_ms;
+        self.table(key).get_for_write(key, now)
+    }
+
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn set(&mut self, key: &[u8], value: Value, expires_at: u64) {
+        self.table(key).set(key, value, expires_at)
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let now = self.now_ms;
+        self.table(key).remove(key, now)
+    }
+
+    pub fn set_expiry(&mut self, key: &[u8], expires_at: u64) -> bool {
+        let now = self.now_ms;
+        self.table(key).set_expiry(key, expires_at, now)
+    }
+
+    /// Every `DbShard` of database `db` (requires all shards held).
+    pub fn all_tables(&mut self, db: usize) -> Vec<&mut DbShard> {
+        self.locked
+            .shards_mut()
+            .into_iter()
+            .map(|s| &mut s.dbs[db])
+            .collect()
+    }
+}

@@ -41,6 +41,7 @@ pub enum CommandError {
     NoProto,
     Timeout,
     MaxClients,
+    OutOfMemory,
     /// A message that already carries its own error code (`ERR ...`, `OOM ...`).
     Raw(String),
 }
@@ -106,6 +107,7 @@ impl fmt::Display for CommandError {
             NoProto => f.write_str("NOPROTO unsupported protocol version"),
             Timeout => f.write_str("ERR timeout is not a float or out of range"),
             MaxClients => f.write_str("ERR max number of clients reached"),
+            OutOfMemory => f.write_str("OOM command not allowed when used memory > 'maxmemory'."),
             Raw(s) => f.write_str(s),
         }
     }

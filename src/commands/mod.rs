@@ -70,6 +70,22 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
         );
         return;
     }
+    if needs_memory(shared, client, spec) && shared.over_maxmemory() {
+        let error = if spec.name == "exec" {
+            client.multi = None;
+            client
+                .info
+                .set_flag(crate::server::client::flags::MULTI, false);
+            CommandError::Raw(format!(
+                "EXECABORT Transaction discarded because of: {}",
+                CommandError::OutOfMemory
+            ))
+        } else {
+            CommandError::OutOfMemory
+        };
+        reject(shared, client, Some(index), &mut reply, error);
+        return;
+    }
     if client.in_multi() && !spec.has(table::flags::NO_QUEUE) {
         transactions::queue(shared, client, index, args, &mut reply);
         return;
@@ -203,6 +219,19 @@ pub fn write_error(shared: &Shared, reply: &mut ReplyWriter, error: &CommandErro
         .stats
         .record_error(text.split(' ').next().unwrap_or("ERR"));
     reply.error(&text);
+}
+
+/// Commands flagged denyoom need memory; so does an EXEC whose queue holds one.
+fn needs_memory(shared: &Shared, client: &Client, spec: &CommandSpec) -> bool {
+    if spec.has(table::flags::DENYOOM) {
+        return true;
+    }
+    spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queue
+                .iter()
+                .any(|(index, _)| shared.commands.spec(*index).has(table::flags::DENYOOM))
+        })
 }
 
 fn check_arity(spec: &CommandSpec, args: Args) -> CommandResult {

@@ -186,12 +186,9 @@ pub fn process_rss() -> u64 {
 
 fn info_memory(ctx: &Ctx) -> String {
     let config = ctx.shared.config.read();
-    let rss = process_rss();
-    let peak = ctx
-        .shared
-        .peak_memory
-        .fetch_max(rss, Ordering::Relaxed)
-        .max(rss);
+    ctx.shared.sample_memory();
+    let rss = ctx.shared.used_memory.load(Ordering::Relaxed);
+    let peak = ctx.shared.peak_memory.load(Ordering::Relaxed);
     format!(
         "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{rss}\r\nallocator_allocated:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
         bytes_human(rss),

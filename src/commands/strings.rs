@@ -666,3 +666,59 @@ fn longest_common_subsequence(a: &[u8], b: &[u8], min_match_len: usize) -> LcsRe
     }
     LcsResult { text, matches }
 }
+
+/// Parses a bit offset: a non-negative integer addressing a bit inside the
+/// largest string `proto-max-bulk-len` allows.
+fn parse_bit_offset(ctx: &Ctx, arg: &[u8]) -> Result<usize, CommandError> {
+    let max_bytes = ctx
+        .shared
+        .hot
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed);
+    match parse_i64(arg) {
+        Some(offset) if offset >= 0 && (offset as u64 >> 3) < max_bytes => Ok(offset as usize),
+        _ => Err(CommandError::err(
+            "bit offset is not an integer or out of range",
+        )),
+    }
+}
+
+pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    let offset = parse_bit_offset(ctx, &args[2])?;
+    let on = match &args[3] {
+        b"1" => true,
+        b"0" => false,
+        _ => return Err(CommandError::err("bit is not an integer or out of range")),
+    };
+    let byte = offset >> 3;
+    let mask = 0x80u8 >> (offset & 7);
+    if read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.is_none() {
+        ctx.keys.set(key, Value::Str(Vec::new()), 0);
+    }
+    let mut previous = false;
+    if let Some(entry) = ctx.keys.get_for_write(key) {
+        if let Value::Str(bytes) = &mut entry.value {
+            if bytes.len() <= byte {
+                bytes.resize(byte + 1, 0);
+            }
+            previous = bytes[byte] & mask != 0;
+            if on {
+                bytes[byte] |= mask;
+            } else {
+                bytes[byte] &= !mask;
+            }
+        }
+    }
+    ctx.reply.integer(previous as i64);
+    Ok(())
+}
+
+pub fn getbit(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let offset = parse_bit_offset(ctx, &args[2])?;
+    let bit = read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])?
+        .and_then(|bytes| bytes.get(offset >> 3).copied())
+        .is_some_and(|b| b & (0x80 >> (offset & 7)) != 0);
+    ctx.reply.integer(bit as i64);
+    Ok(())
+}

@@ -116,6 +116,7 @@ impl CommandSpec {
         let mut cats = Vec::new();
         match self.group {
             "string" => cats.push("@string"),
+            "bitmap" => cats.push("@bitmap"),
             "generic" => cats.push("@keyspace"),
             "connection" => cats.push("@connection"),
             "transactions" => cats.push("@transaction"),
@@ -608,6 +609,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     key1("incrby", 3, RW | FAST, "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", strings::incrby),
     key1("decrby", 3, RW | FAST, "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", strings::decrby),
     key1("incrbyfloat", 3, RW | FAST, "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", strings::incrbyfloat),
+    key1("setbit", 4, RW, "bitmap", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", strings::setbit),
+    key1("getbit", 3, READONLY | FAST, "bitmap", "Returns a bit value by offset.", strings::getbit),
     keys_at("lcs", -3, READONLY, 1, 2, 1, "string", "Finds the longest common substring.", strings::lcs),
     // Keyspace
     keys_at("del", -2, WRITE, 1, -1, 1, "generic", "Deletes one or more keys.", keys::del),

@@ -46,6 +46,14 @@ pub struct Config {
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
     pub active_expire_effort: u64,
+    /// Encoding thresholds (they decide what OBJECT ENCODING reports).
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: u64,
     /// The configuration file this config came from, for CONFIG REWRITE.
     pub config_file: Option<std::path::PathBuf>,
 }
@@ -84,6 +92,13 @@ impl Default for Config {
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             active_expire_effort: 1,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
             config_file: None,
         }
     }
@@ -569,6 +584,76 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| c.active_expire_effort.to_string(),
         set: |c, v| {
             c.active_expire_effort = parse_number(v, 1, 10)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-listpack-entries",
+        aliases: &["hash-max-ziplist-entries"],
+        mutable: true,
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_entries = parse_number(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "hash-max-listpack-value",
+        aliases: &["hash-max-ziplist-value"],
+        mutable: true,
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_value = parse_number(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-entries",
+        aliases: &["zset-max-ziplist-entries"],
+        mutable: true,
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_entries = parse_number(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "zset-max-listpack-value",
+        aliases: &["zset-max-ziplist-value"],
+        mutable: true,
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_value = parse_number(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "set-max-intset-entries",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.set_max_intset_entries.to_string(),
+        set: |c, v| {
+            c.set_max_intset_entries = parse_number(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-max-listpack-size",
+        aliases: &["list-max-ziplist-size"],
+        mutable: true,
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, v| {
+            c.list_max_listpack_size = parse_number(v, -5, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "list-compress-depth",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.list_compress_depth.to_string(),
+        set: |c, v| {
+            c.list_compress_depth = parse_number(v, 0, i64::MAX)?;
             Ok(())
         },
     },

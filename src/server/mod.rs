@@ -40,6 +40,7 @@ pub struct HotConfig {
     pub maxclients: AtomicUsize,
     pub idle_timeout_s: AtomicU64,
     pub protected_mode: AtomicBool,
+    pub maxmemory: AtomicU64,
 }
 
 impl HotConfig {
@@ -58,6 +59,7 @@ impl HotConfig {
             .store(config.latency_tracking, Ordering::Relaxed);
         self.maxclients.store(config.maxclients, Ordering::Relaxed);
         self.idle_timeout_s.store(config.timeout, Ordering::Relaxed);
+        self.maxmemory.store(config.maxmemory, Ordering::Relaxed);
         self.protected_mode
             .store(config.protected_mode, Ordering::Relaxed);
     }
@@ -226,6 +228,8 @@ pub struct Shared {
     pub local_addr: SocketAddr,
     pub ops_per_sec: AtomicU64,
     pub peak_memory: AtomicU64,
+    /// Memory in use, sampled every 100 ms (and on CONFIG SET) for the maxmemory check.
+    pub used_memory: AtomicU64,
     shutdown: watch::Sender<bool>,
 }
 
@@ -253,14 +257,30 @@ impl Shared {
             local_addr,
             ops_per_sec: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
+            used_memory: AtomicU64::new(crate::commands::server::process_rss()),
             shutdown: watch::channel(false).0,
         }
     }
 
     /// Installs a new configuration (CONFIG SET).
     pub fn apply_config(&self, config: Config) {
+        self.sample_memory();
         self.hot.load_from(&config);
         *self.config.write() = config;
+    }
+
+    /// Refreshes `used_memory` (and the peak) from the process's resident size.
+    pub fn sample_memory(&self) {
+        let used = crate::commands::server::process_rss();
+        self.used_memory.store(used, Ordering::Relaxed);
+        self.peak_memory.fetch_max(used, Ordering::Relaxed);
+    }
+
+    /// True when `maxmemory` is set and exceeded. cachet does not evict yet,
+    /// so every policy behaves as noeviction: writes that need memory fail.
+    pub fn over_maxmemory(&self) -> bool {
+        let limit = self.hot.maxmemory.load(Ordering::Relaxed);
+        limit != 0 && self.used_memory.load(Ordering::Relaxed) > limit
     }
 
     pub fn request_shutdown(&self) {
@@ -447,6 +467,7 @@ async fn ops_sampler_loop(shared: Arc<Shared>) {
         }
         let average = samples.iter().sum::<u64>() / samples.len() as u64;
         shared.ops_per_sec.store(average, Ordering::Relaxed);
+        shared.sample_memory();
     }
 }
 

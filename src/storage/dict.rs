@@ -117,19 +117,39 @@ impl<V> Dict<V> {
     /// Finds `key`; if `is_dead` says the entry should no longer exist (it
     /// expired), removes it and hands it back instead.
     pub fn lookup_mut(&mut self, key: &[u8], is_dead: impl FnOnce(&V) -> bool) -> Lookup<'_, V> {
-        let dead = match self.get(key) {
-            None => return Lookup::Missing,
-            Some(value) => is_dead(value),
-        };
-        if dead {
-            match self.remove_entry(key) {
+        if self.len == 0 {
+            return Lookup::Missing;
+        }
+        let hash = self.hash(key);
+        let index = self.index(hash);
+        // First pass (shared): find the node's depth in its chain and judge it.
+        let mut depth = 0;
+        let mut verdict = None;
+        let mut node = self.buckets[index].as_deref();
+        while let Some(n) = node {
+            if n.hash == hash && &*n.key == key {
+                verdict = Some(is_dead(&n.value));
+                break;
+            }
+            depth += 1;
+            node = n.next.as_deref();
+        }
+        match verdict {
+            None => Lookup::Missing,
+            Some(true) => match self.remove_entry(key) {
                 Some((k, v)) => Lookup::Removed(k, v),
                 None => Lookup::Missing,
-            }
-        } else {
-            match self.get_mut(key) {
-                Some(v) => Lookup::Live(v),
-                None => Lookup::Missing,
+            },
+            Some(false) => {
+                // Second pass (exclusive): walk to the same depth, no key comparisons.
+                let mut node = self.buckets[index].as_deref_mut();
+                for _ in 0..depth {
+                    node = node.and_then(|n| n.next.as_deref_mut());
+                }
+                match node {
+                    Some(n) => Lookup::Live(&mut n.value),
+                    None => Lookup::Missing,
+                }
             }
         }
     }

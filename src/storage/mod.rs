@@ -99,9 +99,11 @@ impl DbShard {
     /// Like `get_live`, for a caller about to modify the value in place:
     /// watchers of the key are told it changed.
     pub fn get_for_write(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        self.get_live(key, now_ms)?;
-        self.touch(key);
-        self.dict.get_mut(key)
+        if !self.watched.is_empty() {
+            self.get_untouched(key, now_ms)?;
+            self.touch(key);
+        }
+        self.get_live(key, now_ms)
     }
 
     pub fn contains_live(&mut self, key: &[u8], now_ms: u64) -> bool {

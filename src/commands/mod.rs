@@ -42,7 +42,8 @@ impl Ctx<'_, '_> {
 }
 
 /// Runs one command from a client and appends its reply to `out`.
-pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<u8>) {
+/// `now_ms` is the batch's clock reading: every command of one read sees the same time.
+pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<u8>, now_ms: u64) {
     if args.is_empty() {
         return;
     }
@@ -90,7 +91,6 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
         transactions::queue(shared, client, index, args, &mut reply);
         return;
     }
-    let now_ms = crate::util::now_ms();
     let mut locked = match spec.lock {
         LockMode::Nothing => shared.keyspace.lock_nothing(),
         LockMode::All => shared.keyspace.lock_all(),

@@ -162,7 +162,7 @@ pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
             ExpireOption::KeepTtl => old_deadline,
             _ => 0,
         };
-        table.set(key, Value::Str(args[2].to_vec()), deadline);
+        table.set(key, Value::Str(args[2].to_vec()), deadline, now);
     }
     if options.get {
         match old_value {
@@ -447,7 +447,7 @@ fn increment(ctx: &mut Ctx, key: &[u8], delta: i64) -> CommandResult {
     let table = ctx.keys.table(key);
     let result = match table.get_for_write(key, now) {
         None => {
-            table.set(key, Value::Str(delta.to_string().into_bytes()), 0);
+            table.set(key, Value::Str(delta.to_string().into_bytes()), 0, now);
             delta
         }
         Some(entry) => {
@@ -504,7 +504,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
     let table = ctx.keys.table(key);
     match table.get_for_write(key, now) {
         Some(entry) => entry.value = Value::Str(text.clone().into_bytes()),
-        None => table.set(key, Value::Str(text.clone().into_bytes()), 0),
+        None => table.set(key, Value::Str(text.clone().into_bytes()), 0, now),
     }
     ctx.reply.bulk(text.as_bytes());
     Ok(())

@@ -680,8 +680,9 @@ impl Config {
             if glob_match(pattern.as_bytes(), d.name.as_bytes(), true) {
                 out.push((d.name, (d.get)(self)));
             }
+            // Like Redis, aliases answer only to their exact name, not to globs.
             for alias in d.aliases {
-                if glob_match(pattern.as_bytes(), alias.as_bytes(), true) {
+                if pattern.eq_ignore_ascii_case(alias) {
                     out.push((alias, (d.get)(self)));
                 }
             }

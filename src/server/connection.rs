@@ -119,9 +119,9 @@ async fn run(
         if info.killed.load(Ordering::Acquire) {
             return Ok(());
         }
-        info.last_interaction_ms
-            .store(crate::util::now_ms(), Ordering::Relaxed);
-        run_batch(shared, client, &mut parser, &input, &mut output);
+        let now_ms = crate::util::now_ms();
+        info.last_interaction_ms.store(now_ms, Ordering::Relaxed);
+        run_batch(shared, client, &mut parser, &input, &mut output, now_ms);
         input.advance(parser.consume());
         let limit = shared.hot.query_buffer_limit.load(Ordering::Relaxed) as usize;
         if parser.pending_bytes(input.len()) > limit {
@@ -152,6 +152,9 @@ async fn run(
         }
         if client.monitor && monitor_feed.is_none() {
             monitor_feed = Some(shared.monitor.subscribe());
+        } else if !client.monitor && monitor_feed.is_some() {
+            // RESET ended MONITOR mode.
+            monitor_feed = None;
         }
         if let Some(pause) = client.pending_sleep.take() {
             tokio::time::sleep(pause).await;
@@ -209,6 +212,7 @@ fn run_batch(
     parser: &mut RequestParser,
     input: &[u8],
     output: &mut Vec<u8>,
+    now_ms: u64,
 ) {
     let max_bulk_len = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed) as i64;
     loop {
@@ -218,7 +222,7 @@ fn run_batch(
         };
         match parser.next(input, limits) {
             Ok(Parsed::Command) => {
-                dispatch(shared, client, parser.args(input), output);
+                dispatch(shared, client, parser.args(input), output, now_ms);
                 if client.close_after_reply || client.pending_sleep.is_some() {
                     // Stop here: QUIT closes, and DEBUG SLEEP pauses before the next command.
                     return;

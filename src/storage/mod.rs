@@ -112,10 +112,10 @@ impl DbShard {
 
     /// Stores `value` under `key` with the given deadline (0: none), replacing
     /// whatever was there.
-    pub fn set(&mut self, key: &[u8], value: Value, expires_at: u64) {
+    pub fn set(&mut self, key: &[u8], value: Value, expires_at: u64, now_ms: u64) {
         let mut entry = Entry::new(value);
         entry.expires_at = expires_at;
-        entry.accessed = (crate::util::now_ms() / 1000) as u32;
+        entry.accessed = (now_ms / 1000) as u32;
         let old = self.dict.insert(key, entry);
         let old_deadline = old.map(|e| e.expires_at).unwrap_or(0);
         if old_deadline != expires_at {
@@ -537,7 +537,8 @@ impl<'a, 'k> KeyView<'a, 'k> {
     }
 
     pub fn set(&mut self, key: &[u8], value: Value, expires_at: u64) {
-        self.table(key).set(key, value, expires_at)
+        let now = self.now_ms;
+        self.table(key).set(key, value, expires_at, now)
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {

@@ -17,9 +17,10 @@ pub enum CommandError {
     Syntax,
     NoSuchKey,
     WrongArity(String),
+    /// Raw bytes, as Redis prints them with `%.128s` (so they end at a NUL).
     UnknownCommand {
-        name: String,
-        args: String,
+        name: Vec<u8>,
+        args: Vec<u8>,
     },
     UnknownSubcommand {
         sub: String,
@@ -51,6 +52,20 @@ impl CommandError {
         CommandError::Raw(format!("ERR {}", msg.into()))
     }
 
+    /// The reply text as bytes: client-supplied bytes go back unchanged, as in Redis.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            CommandError::UnknownCommand { name, args } => {
+                let mut text = b"ERR unknown command '".to_vec();
+                text.extend_from_slice(name);
+                text.extend_from_slice(b"', with args beginning with: ");
+                text.extend_from_slice(args);
+                text
+            }
+            other => other.to_string().into_bytes(),
+        }
+    }
+
     /// The first word of the error, as `INFO errorstats` files it.
     pub fn code(&self) -> String {
         let text = self.to_string();
@@ -79,7 +94,8 @@ impl fmt::Display for CommandError {
             UnknownCommand { name, args } => write!(
                 f,
                 "ERR unknown command '{}', with args beginning with: {}",
-                name, args
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(args)
             ),
             UnknownSubcommand { sub, command } => write!(
                 f,
@@ -125,6 +141,21 @@ pub enum ProtocolError {
     UnauthenticatedBulkLength,
     ExpectedDollar(u8),
     UnbalancedQuotes,
+}
+
+impl ProtocolError {
+    /// The reply line's bytes (after '-'): the offending byte goes back raw, as Redis's `%c` does.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            ProtocolError::ExpectedDollar(c) => {
+                let mut text = b"ERR Protocol error: expected '$', got '".to_vec();
+                text.push(*c);
+                text.push(b'\'');
+                text
+            }
+            other => other.to_string().into_bytes(),
+        }
+    }
 }
 
 impl fmt::Display for ProtocolError {

@@ -2,6 +2,11 @@
 //! the way `redis-server` does, then runs the server until SHUTDOWN or a signal.
 
 use cachet::{Config, Server};
+
+// jemalloc serves the binary; its statistics become INFO's used_memory.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use clap::{Arg, ArgAction, Command};
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +39,8 @@ fn log_filter(level: &str) -> EnvFilter {
 }
 
 fn main() -> std::process::ExitCode {
+    #[cfg(feature = "jemalloc")]
+    cachet::stats::memory::use_jemalloc_statistics();
     let raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.iter().any(|a| a == "-h" || a == "--help") {
         let _ = cli().print_help();

@@ -46,20 +46,52 @@ pub fn parse_f64(text: &[u8]) -> Option<f64> {
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    let value = match lower.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
+    let (negative, unsigned) = match lower.as_bytes()[0] {
+        b'-' => (true, &lower[1..]),
+        b'+' => (false, &lower[1..]),
+        _ => (false, lower.as_str()),
+    };
+    let magnitude = match unsigned {
+        "inf" | "infinity" => f64::INFINITY,
+        _ if unsigned.contains("nan") => return None,
+        _ if unsigned.starts_with("0x") => parse_hex_float(&unsigned[2..])?,
         _ => {
-            if lower.contains("nan") || lower.starts_with("0x") || lower.starts_with("-0x") {
+            if unsigned.starts_with(['+', '-']) {
                 return None;
             }
-            s.parse::<f64>().ok()?
+            let value: f64 = unsigned.parse().ok()?;
+            // strtold reports overflow (ERANGE): Redis then refuses the number.
+            if value.is_infinite() {
+                return None;
+            }
+            value
         }
     };
-    if value.is_nan() {
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Hexadecimal floats as strtold reads them: digits, an optional fraction,
+/// and an optional binary exponent (`10`, `1.8`, `1.8p3`).
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (mantissa, exponent) = match text.split_once('p') {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    Some(value)
+    let mut value = 0f64;
+    for c in whole.chars() {
+        value = value * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in fraction.chars() {
+        value += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    let value = value * 2f64.powi(exponent);
+    value.is_finite().then_some(value)
 }
 
 /// Formats a float for INCRBYFLOAT's reply and stored value: fixed notation

@@ -140,7 +140,7 @@ pub fn hello(ctx: &mut Ctx, args: Args) -> CommandResult {
     }
     if !ctx.client.authenticated {
         return Err(CommandError::Raw(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into(),
         ));
     }
     if let Some(name) = &name {
@@ -172,7 +172,7 @@ pub fn hello(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn select(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let index = crate::util::parse_i64(&args[1]).ok_or(CommandError::InvalidDbIndex)?;
+    let index = parse_int(&args[1])?;
     if index < 0 || index as usize >= ctx.shared.keyspace.databases() {
         return Err(CommandError::DbIndexOutOfRange);
     }

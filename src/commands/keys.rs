@@ -25,7 +25,7 @@ pub fn exists(ctx: &mut Ctx, args: Args) -> CommandResult {
     let count = args
         .from(1)
         .iter()
-        .filter(|key| ctx.keys.exists(key))
+        .filter(|key| ctx.keys.peek(key).is_some())
         .count();
     ctx.reply.integer(count as i64);
     Ok(())
@@ -42,7 +42,13 @@ pub fn type_of(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn touch(ctx: &mut Ctx, args: Args) -> CommandResult {
-    exists(ctx, args)
+    let count = args
+        .from(1)
+        .iter()
+        .filter(|key| ctx.keys.exists(key))
+        .count();
+    ctx.reply.integer(count as i64);
+    Ok(())
 }
 
 /// Keys of the current database matching `pattern` that have not expired.
@@ -70,14 +76,31 @@ pub fn keys(ctx: &mut Ctx, args: Args) -> CommandResult {
     Ok(())
 }
 
+/// Reads a cursor the way Redis's `strtoul` does: an optional sign, digits,
+/// nothing else; a negative value wraps around.
+fn parse_cursor(text: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(text).ok()?;
+    let (negative, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: u64 = digits.parse().ok()?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
 /// SCAN's cursor combines a shard index (low bits) with that shard's table
 /// cursor (see `storage::dict` for the reverse-binary walk that keeps
 /// Redis's guarantee across resizes).
 pub fn scan(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let cursor: u64 = std::str::from_utf8(&args[1])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| CommandError::err("invalid cursor"))?;
+    let cursor = parse_cursor(&args[1]).ok_or_else(|| CommandError::err("invalid cursor"))?;
     let mut pattern: Option<Vec<u8>> = None;
     let mut count: i64 = 10;
     let mut type_filter: Option<Vec<u8>> = None;
@@ -467,7 +490,7 @@ pub fn pexpireat(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 fn ttl_generic(ctx: &mut Ctx, args: Args, output_ms: bool, absolute: bool) -> CommandResult {
     let now = ctx.now_ms() as i64;
-    let Some(deadline) = ctx.keys.get(&args[1]).map(|e| e.expires_at) else {
+    let Some(deadline) = ctx.keys.peek(&args[1]).map(|e| e.expires_at) else {
         ctx.reply.integer(-2);
         return Ok(());
     };
@@ -519,7 +542,7 @@ fn is_lfu_policy(ctx: &Ctx) -> bool {
 }
 
 pub fn object_encoding(ctx: &mut Ctx, args: Args) -> CommandResult {
-    match ctx.keys.get(&args[2]).map(|e| e.value.encoding_name()) {
+    match ctx.keys.peek(&args[2]).map(|e| e.value.encoding_name()) {
         Some(name) => ctx.reply.bulk(name.as_bytes()),
         None => ctx.reply.null(),
     }
@@ -544,19 +567,37 @@ pub fn object_freq(ctx: &mut Ctx, args: Args) -> CommandResult {
     if !is_lfu_policy(ctx) {
         return Err(CommandError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    match ctx.keys.get(&args[2]).map(|e| e.frequency) {
+    match ctx.keys.peek(&args[2]).map(|e| e.frequency) {
         Some(freq) => ctx.reply.integer(freq as i64),
         None => ctx.reply.null(),
     }
     Ok(())
 }
 
+/// Redis keeps the integers 0..9999 as shared objects (unless an LRU/LFU
+/// policy needs per-key access data) and reports INT_MAX for them; clients
+/// and the test suite see that figure, so cachet reports the same for such
+/// values. Every other value has exactly one owner.
 pub fn object_refcount(ctx: &mut Ctx, args: Args) -> CommandResult {
-    // Values are never shared between keys in cachet: every live value has one owner.
-    match ctx.keys.get(&args[2]) {
-        Some(_) => ctx.reply.integer(1),
-        None => ctx.reply.null(),
-    }
+    let shares_integers = {
+        let config = ctx.shared.config.read();
+        config.maxmemory == 0
+            || !(config.maxmemory_policy.contains("lru") || config.maxmemory_policy.contains("lfu"))
+    };
+    let refcount = match ctx.keys.peek(&args[2]).map(|e| &e.value) {
+        None => {
+            ctx.reply.null();
+            return Ok(());
+        }
+        Some(crate::storage::Value::Str(bytes))
+            if shares_integers
+                && crate::util::parse_i64(bytes).is_some_and(|n| (0..10_000).contains(&n)) =>
+        {
+            i32::MAX as i64
+        }
+        Some(_) => 1,
+    };
+    ctx.reply.integer(refcount);
     Ok(())
 }
 
@@ -577,6 +618,45 @@ pub fn object_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
             "REFCOUNT <key>",
             "    Return the number of references of the value associated with the specified",
             "    <key>.",
+        ],
+    );
+    Ok(())
+}
+
+/// Bytes a key and its value occupy, as MEMORY USAGE estimates them: the
+/// key, the value's payload and the per-entry bookkeeping (table node,
+/// entry record, allocation headers).
+pub fn memory_usage(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let mut i = 3;
+    while i < args.len() {
+        if eq_ignore_case(&args[i], "samples") && i + 1 < args.len() {
+            if parse_int(&args[i + 1])? < 0 {
+                return Err(CommandError::Syntax);
+            }
+            i += 2;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    let key = &args[2];
+    const ENTRY_OVERHEAD: usize = std::mem::size_of::<crate::storage::Entry>() + 48;
+    match ctx.keys.peek(key).map(|e| e.value.approx_size()) {
+        Some(size) => ctx
+            .reply
+            .integer((key.len() + size + ENTRY_OVERHEAD) as i64),
+        None => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+pub fn memory_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    super::server::write_help(
+        ctx,
+        "MEMORY",
+        &[
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
         ],
     );
     Ok(())

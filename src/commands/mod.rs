@@ -120,9 +120,12 @@ pub fn run_locked<'k>(
     let spec = shared.commands.spec(index);
     let started = Instant::now();
     let reply_start = reply.position();
-    if shared.monitor.active() && !spec.has(table::flags::SKIP_MONITOR) {
-        shared.monitor.feed(client, args);
-    }
+    let reply_mode = client.reply_mode;
+    // Set before running, so CLIENT LIST shows `cmd=client|list` for itself.
+    client
+        .info
+        .last_command
+        .store(index as u32, std::sync::atomic::Ordering::Relaxed);
     let result = {
         let db = client.db;
         let mut ctx = Ctx {
@@ -152,36 +155,31 @@ pub fn run_locked<'k>(
             .load(std::sync::atomic::Ordering::Relaxed),
     );
     client.counters.commands += 1;
-    client
-        .info
-        .last_command
-        .store(index as u32, std::sync::atomic::Ordering::Relaxed);
     if !spec.has(table::flags::SKIP_SLOWLOG) {
         shared.slowlog.consider(hot, client, args, usec);
     }
-    apply_reply_mode(client, reply, reply_start, spec);
+    // Like Redis, a command reaches MONITOR after it ran, so EXEC follows its queue.
+    if shared.monitor.active() && !spec.has(table::flags::SKIP_MONITOR | table::flags::ADMIN) {
+        shared.monitor.feed(client, args);
+    }
+    apply_reply_mode(client, reply, reply_start, reply_mode);
 }
 
-fn apply_reply_mode(
-    client: &mut Client,
-    reply: &mut ReplyWriter,
-    start: usize,
-    spec: &CommandSpec,
-) {
-    match client.reply_mode {
-        ReplyMode::On => {}
-        ReplyMode::Off => reply.truncate(start),
-        ReplyMode::SkipThis => {
+/// CLIENT REPLY: OFF drops every reply; SKIP drops the next command's reply.
+/// `before` is the mode when the command started.
+fn apply_reply_mode(client: &mut Client, reply: &mut ReplyWriter, start: usize, before: ReplyMode) {
+    match (before, client.reply_mode) {
+        // CLIENT REPLY ON answers OK whatever the mode was.
+        (_, ReplyMode::On) if before != ReplyMode::On => {}
+        (ReplyMode::Off, _) => reply.truncate(start),
+        (ReplyMode::Skip, ReplyMode::Skip) => {
             reply.truncate(start);
             client.reply_mode = ReplyMode::On;
         }
-        ReplyMode::Skip => {
-            // CLIENT REPLY SKIP itself answers nothing; the next command is skipped.
-            if spec.name == "client" {
-                reply.truncate(start);
-                client.reply_mode = ReplyMode::SkipThis;
-            }
-        }
+        (ReplyMode::Skip, _) => reply.truncate(start),
+        // CLIENT REPLY SKIP itself answers nothing.
+        (ReplyMode::On, ReplyMode::Skip) => reply.truncate(start),
+        (ReplyMode::On, _) => {}
     }
 }
 
@@ -205,20 +203,16 @@ fn reject(
     }
     let start = reply.position();
     write_error(shared, reply, &error);
-    if client.reply_mode == ReplyMode::Off {
-        reply.truncate(start);
-    } else if client.reply_mode == ReplyMode::SkipThis {
-        reply.truncate(start);
-        client.reply_mode = ReplyMode::On;
-    }
+    apply_reply_mode(client, reply, start, client.reply_mode);
 }
 
 pub fn write_error(shared: &Shared, reply: &mut ReplyWriter, error: &CommandError) {
-    let text = error.to_string();
+    let text = error.to_bytes();
+    let code_len = text.iter().position(|&b| b == b' ').unwrap_or(text.len());
     shared
         .stats
-        .record_error(text.split(' ').next().unwrap_or("ERR"));
-    reply.error(&text);
+        .record_error(&String::from_utf8_lossy(&text[..code_len]));
+    reply.error_bytes(&text);
 }
 
 /// Commands flagged denyoom need memory; so does an EXEC whose queue holds one.
@@ -242,16 +236,26 @@ fn check_arity(spec: &CommandSpec, args: Args) -> CommandResult {
     Ok(())
 }
 
+/// The bytes of `arg` as C's `%.*s` prints them: up to `max` bytes, ending at a NUL.
+pub fn c_string_prefix(arg: &[u8], max: usize) -> &[u8] {
+    let arg = &arg[..arg.len().min(max)];
+    match arg.iter().position(|&b| b == 0) {
+        Some(nul) => &arg[..nul],
+        None => arg,
+    }
+}
+
 /// Quotes the arguments of an unknown command the way Redis's error does.
-pub fn quote_args_for_error(args: Args) -> String {
-    let mut out = String::new();
+pub fn quote_args_for_error(args: Args) -> Vec<u8> {
+    let mut out = Vec::new();
     for arg in args.iter() {
         if out.len() >= 128 {
             break;
         }
         let room = 128 - out.len();
-        let text = String::from_utf8_lossy(&arg[..arg.len().min(room)]).into_owned();
-        out.push_str(&format!("'{}' ", text));
+        out.push(b'\'');
+        out.extend_from_slice(c_string_prefix(arg, room));
+        out.extend_from_slice(b"' ");
     }
     out
 }

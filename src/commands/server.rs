@@ -8,6 +8,7 @@ use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
 use crate::server::client::flags;
+use crate::stats::memory;
 use crate::util::{bytes_human, eq_ignore_case};
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -24,7 +25,7 @@ pub fn write_help(ctx: &mut Ctx, command: &str, lines: &[&str]) {
         ctx.reply.simple(line);
     }
     ctx.reply.simple("HELP");
-    ctx.reply.simple("    Print this help.");
+    ctx.reply.simple("    Prints this help.");
 }
 
 /// A container command (CONFIG, CLIENT, ...) called without a subcommand.
@@ -73,6 +74,7 @@ pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
     }
     let mut text = String::new();
+    // Redis's order (genRedisInfoString).
     let order = [
         "server",
         "clients",
@@ -83,11 +85,11 @@ pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
         "cpu",
         "module_list",
         "modules",
+        "commandstats",
         "errorstats",
+        "latencystats",
         "cluster",
         "keyspace",
-        "commandstats",
-        "latencystats",
     ];
     for name in order {
         if !sections.iter().any(|s| s == name) {
@@ -171,33 +173,57 @@ fn info_clients(ctx: &Ctx) -> String {
     )
 }
 
-/// Resident set size in bytes, from /proc (0 where unavailable).
-pub fn process_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map(|pages| pages * 4096)
-        .unwrap_or(0)
-}
-
 fn info_memory(ctx: &Ctx) -> String {
     let config = ctx.shared.config.read();
     ctx.shared.sample_memory();
-    let rss = ctx.shared.used_memory.load(Ordering::Relaxed);
+    let used = ctx.shared.used_memory.load(Ordering::Relaxed);
     let peak = ctx.shared.peak_memory.load(Ordering::Relaxed);
-    format!(
-        "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{rss}\r\nallocator_allocated:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-        bytes_human(rss),
-        bytes_human(rss),
-        bytes_human(peak),
-        config.maxmemory,
-        bytes_human(config.maxmemory),
-        config.maxmemory_policy,
-    )
+    let rss = memory::resident_set_size();
+    let ratio = if used > 0 {
+        rss as f64 / used as f64
+    } else {
+        0.0
+    };
+    let lines = [
+        ("used_memory", used.to_string()),
+        ("used_memory_human", bytes_human(used)),
+        ("used_memory_rss", rss.to_string()),
+        ("used_memory_rss_human", bytes_human(rss)),
+        ("used_memory_peak", peak.to_string()),
+        ("used_memory_peak_human", bytes_human(peak)),
+        (
+            "used_memory_peak_perc",
+            format!(
+                "{:.2}%",
+                if peak > 0 {
+                    used as f64 * 100.0 / peak as f64
+                } else {
+                    100.0
+                }
+            ),
+        ),
+        ("used_memory_dataset", used.to_string()),
+        ("allocator_allocated", used.to_string()),
+        ("allocator_resident", rss.to_string()),
+        ("used_memory_lua", "0".to_string()),
+        ("used_memory_scripts", "0".to_string()),
+        ("maxmemory", config.maxmemory.to_string()),
+        ("maxmemory_human", bytes_human(config.maxmemory)),
+        ("maxmemory_policy", config.maxmemory_policy.clone()),
+        ("mem_fragmentation_ratio", format!("{:.2}", ratio)),
+        (
+            "mem_fragmentation_bytes",
+            (rss as i64 - used as i64).to_string(),
+        ),
+        ("mem_allocator", memory::allocator_name().to_string()),
+        ("lazyfree_pending_objects", "0".to_string()),
+        ("lazyfreed_objects", "0".to_string()),
+    ];
+    let mut text = String::new();
+    for (name, value) in lines {
+        let _ = write!(text, "{}:{}\r\n", name, value);
+    }
+    text
 }
 
 fn info_persistence(ctx: &Ctx) -> String {
@@ -276,14 +302,10 @@ fn info_errorstats(ctx: &Ctx) -> String {
 }
 
 fn keyspace_totals(ctx: &mut Ctx) -> Vec<crate::storage::DbTotals> {
-    let databases = ctx.shared.keyspace.databases();
-    let mut totals = vec![crate::storage::DbTotals::default(); databases];
+    let mut totals = vec![crate::storage::DbTotals::default(); ctx.shared.keyspace.databases()];
+    let now = ctx.now_ms();
     for shard in ctx.keys.locked.shards_mut() {
-        for (i, db) in shard.dbs.iter().enumerate() {
-            totals[i].keys += db.len() as u64;
-            totals[i].volatile += db.volatile_len() as u64;
-            totals[i].expired += db.expired_keys;
-        }
+        shard.add_totals(&mut totals, now);
     }
     totals
 }
@@ -292,10 +314,15 @@ fn info_keyspace(ctx: &mut Ctx) -> String {
     let mut text = String::new();
     for (i, totals) in keyspace_totals(ctx).iter().enumerate() {
         if totals.keys > 0 {
+            let avg_ttl = if totals.volatile > 0 {
+                totals.ttl_sum_ms / totals.volatile as u128
+            } else {
+                0
+            };
             let _ = write!(
                 text,
-                "db{}:keys={},expires={},avg_ttl=0\r\n",
-                i, totals.keys, totals.volatile
+                "db{}:keys={},expires={},avg_ttl={}\r\n",
+                i, totals.keys, totals.volatile, avg_ttl
             );
         }
     }
@@ -592,12 +619,9 @@ pub fn function_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
 
 pub fn slowlog_get(ctx: &mut Ctx, args: Args) -> CommandResult {
     let count = if args.len() >= 3 {
-        let n = parse_int(&args[2])?;
-        if n < -1 {
-            return Err(CommandError::err(
-                "count should be greater than or equal to -1",
-            ));
-        }
+        let n = crate::util::parse_i64(&args[2])
+            .filter(|n| *n >= -1)
+            .ok_or_else(|| CommandError::err("count should be greater than or equal to -1"))?;
         if n == -1 {
             usize::MAX
         } else {
@@ -749,7 +773,7 @@ pub fn command_info(ctx: &mut Ctx, args: Args) -> CommandResult {
                 let spec = ctx.shared.commands.spec(index);
                 write_command_info(ctx, spec);
             }
-            None => ctx.reply.null_array(),
+            None => ctx.reply.null(),
         }
     }
     Ok(())

@@ -48,23 +48,6 @@ pub fn get(ctx: &mut Ctx, args: Args) -> CommandResult {
     Ok(())
 }
 
-/// Expiry option shared by SET and GETEX.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExpireOption {
-    None,
-    /// Absolute deadline in ms.
-    At(u64),
-    KeepTtl,
-    Persist,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Condition {
-    Always,
-    IfAbsent,
-    IfPresent,
-}
-
 /// Turns an EX/PX/EXAT/PXAT argument into an absolute deadline, with Redis's checks.
 fn deadline_from(
     ctx: &Ctx,
@@ -86,56 +69,92 @@ fn deadline_from(
     Ok(ms as u64)
 }
 
-struct SetOptions {
-    condition: Condition,
+/// Options of SET and GETEX, parsed with the rules of Redis's
+/// `parseExtendedStringArgumentsOrReply`: a flag may repeat, but flags that
+/// contradict each other (NX with XX, two kinds of expiry) are a syntax error.
+#[derive(Default)]
+struct StringOptions {
+    nx: bool,
+    xx: bool,
     get: bool,
-    expire: ExpireOption,
+    keep_ttl: bool,
+    persist: bool,
+    /// The expiry argument: (unit is ms, deadline is absolute, argument index).
+    expire: Option<(bool, bool, usize)>,
 }
 
-fn parse_set_options(ctx: &Ctx, args: Args) -> Result<SetOptions, CommandError> {
-    let mut options = SetOptions {
-        condition: Condition::Always,
-        get: false,
-        expire: ExpireOption::None,
-    };
-    let mut i = 3;
-    let mut expire_seen = false;
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StringCommand {
+    Set,
+    Getex,
+}
+
+fn parse_string_options(
+    args: Args,
+    start: usize,
+    command: StringCommand,
+) -> Result<StringOptions, CommandError> {
+    let mut o = StringOptions::default();
+    let is_set = command == StringCommand::Set;
+    let mut i = start;
     while i < args.len() {
         let arg = &args[i];
         let has_next = i + 1 < args.len();
-        if eq_ignore_case(arg, "nx") && options.condition == Condition::Always {
-            options.condition = Condition::IfAbsent;
-        } else if eq_ignore_case(arg, "xx") && options.condition == Condition::Always {
-            options.condition = Condition::IfPresent;
-        } else if eq_ignore_case(arg, "get") {
-            options.get = true;
-        } else if eq_ignore_case(arg, "keepttl") && !expire_seen {
-            options.expire = ExpireOption::KeepTtl;
-            expire_seen = true;
-        } else if !expire_seen
-            && has_next
-            && (eq_ignore_case(arg, "ex")
-                || eq_ignore_case(arg, "px")
-                || eq_ignore_case(arg, "exat")
-                || eq_ignore_case(arg, "pxat"))
-        {
-            expire_seen = true;
-            let lower = arg.to_ascii_lowercase();
-            let unit_ms = lower.starts_with(b"p");
-            let absolute = lower.ends_with(b"at");
-            options.expire =
-                ExpireOption::At(deadline_from(ctx, &args[i + 1], unit_ms, absolute, "set")?);
+        let expire_kind = o.expire.map(|(ms, abs, _)| (ms, abs));
+        let expiry = |ms: bool, abs: bool| {
+            !o.keep_ttl
+                && !o.persist
+                && expire_kind.is_none_or(|kind| kind == (ms, abs))
+                && has_next
+        };
+        if eq_ignore_case(arg, "nx") && !o.xx && is_set {
+            o.nx = true;
+        } else if eq_ignore_case(arg, "xx") && !o.nx && is_set {
+            o.xx = true;
+        } else if eq_ignore_case(arg, "get") && is_set {
+            o.get = true;
+        } else if eq_ignore_case(arg, "keepttl") && !o.persist && o.expire.is_none() && is_set {
+            o.keep_ttl = true;
+        } else if eq_ignore_case(arg, "persist") && !is_set && o.expire.is_none() && !o.keep_ttl {
+            o.persist = true;
+        } else if eq_ignore_case(arg, "ex") && expiry(false, false) {
+            o.expire = Some((false, false, i + 1));
+            i += 1;
+        } else if eq_ignore_case(arg, "px") && expiry(true, false) {
+            o.expire = Some((true, false, i + 1));
+            i += 1;
+        } else if eq_ignore_case(arg, "exat") && expiry(false, true) {
+            o.expire = Some((false, true, i + 1));
+            i += 1;
+        } else if eq_ignore_case(arg, "pxat") && expiry(true, true) {
+            o.expire = Some((true, true, i + 1));
             i += 1;
         } else {
             return Err(CommandError::Syntax);
         }
         i += 1;
     }
-    Ok(options)
+    Ok(o)
+}
+
+/// The absolute deadline the options ask for, validated as Redis does.
+fn options_deadline(
+    ctx: &Ctx,
+    args: Args,
+    o: &StringOptions,
+    command: &str,
+) -> Result<Option<u64>, CommandError> {
+    match o.expire {
+        None => Ok(None),
+        Some((unit_ms, absolute, index)) => {
+            deadline_from(ctx, &args[index], unit_ms, absolute, command).map(Some)
+        }
+    }
 }
 
 pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let options = parse_set_options(ctx, args)?;
+    let options = parse_string_options(args, 3, StringCommand::Set)?;
+    let deadline = options_deadline(ctx, args, &options, "set")?;
     let key = &args[1];
     let now = ctx.now_ms();
     let table = ctx.keys.table(key);
@@ -151,16 +170,12 @@ pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
     } else {
         None
     };
-    let allowed = match options.condition {
-        Condition::Always => true,
-        Condition::IfAbsent => !exists,
-        Condition::IfPresent => exists,
-    };
+    let allowed = if exists { !options.nx } else { !options.xx };
     if allowed {
-        let deadline = match options.expire {
-            ExpireOption::At(at) => at,
-            ExpireOption::KeepTtl => old_deadline,
-            _ => 0,
+        let deadline = match deadline {
+            Some(at) => at,
+            None if options.keep_ttl => old_deadline,
+            None => 0,
         };
         table.set(key, Value::Str(args[2].to_vec()), deadline, now);
     }
@@ -285,34 +300,7 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let mut expire = ExpireOption::None;
-    let mut i = 2;
-    while i < args.len() {
-        let arg = &args[i];
-        let has_next = i + 1 < args.len();
-        if eq_ignore_case(arg, "persist") && expire == ExpireOption::None {
-            expire = ExpireOption::Persist;
-        } else if expire == ExpireOption::None
-            && has_next
-            && (eq_ignore_case(arg, "ex")
-                || eq_ignore_case(arg, "px")
-                || eq_ignore_case(arg, "exat")
-                || eq_ignore_case(arg, "pxat"))
-        {
-            let lower = arg.to_ascii_lowercase();
-            expire = ExpireOption::At(deadline_from(
-                ctx,
-                &args[i + 1],
-                lower.starts_with(b"p"),
-                lower.ends_with(b"at"),
-                "getex",
-            )?);
-            i += 1;
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 1;
-    }
+    let options = parse_string_options(args, 2, StringCommand::Getex)?;
     let key = &args[1];
     let Some(value) =
         read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.to_vec())
@@ -320,20 +308,21 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.null();
         return Ok(());
     };
-    match expire {
-        ExpireOption::At(at) if at <= ctx.now_ms() => {
+    // Like Redis, the expiry is validated only once the key is known to exist.
+    match options_deadline(ctx, args, &options, "getex")? {
+        Some(at) if at <= ctx.now_ms() => {
             ctx.keys.remove(key);
         }
-        ExpireOption::At(at) => {
+        Some(at) => {
             ctx.keys.set_expiry(key, at);
         }
-        ExpireOption::Persist => {
-            let has_ttl = ctx.keys.get(key).is_some_and(|e| e.expires_at != 0);
+        None if options.persist => {
+            let has_ttl = ctx.keys.peek(key).is_some_and(|e| e.expires_at != 0);
             if has_ttl {
                 ctx.keys.set_expiry(key, 0);
             }
         }
-        _ => {}
+        None => {}
     }
     ctx.reply.bulk(&value);
     Ok(())

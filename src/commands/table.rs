@@ -112,6 +112,7 @@ impl CommandSpec {
     }
 
     /// The ACL categories Redis derives for this command.
+    /// The ACL categories Redis derives for this command, in Redis's order.
     pub fn acl_categories(&self) -> Vec<&'static str> {
         let mut cats = Vec::new();
         match self.group {
@@ -120,32 +121,55 @@ impl CommandSpec {
             "generic" => cats.push("@keyspace"),
             "connection" => cats.push("@connection"),
             "transactions" => cats.push("@transaction"),
+            "scripting" => cats.push("@scripting"),
             _ => {}
         }
-        if self.has(WRITE) {
-            cats.push("@write");
+        let implied = [
+            (WRITE, "@write"),
+            (READONLY, "@read"),
+            (ADMIN, "@admin"),
+            (ADMIN, "@dangerous"),
+            (PUBSUB, "@pubsub"),
+            (FAST, "@fast"),
+            (BLOCKING, "@blocking"),
+        ];
+        for (flag, cat) in implied {
+            if self.has(flag) {
+                cats.push(cat);
+            }
         }
-        if self.has(READONLY) {
-            cats.push("@read");
-        }
-        if self.has(ADMIN) {
-            cats.push("@admin");
-            cats.push("@dangerous");
-        }
-        if self.has(PUBSUB) {
-            cats.push("@pubsub");
-        }
-        if self.has(FAST) {
-            cats.push("@fast");
-        } else {
+        if !self.has(FAST) {
             cats.push("@slow");
         }
-        if self.has(BLOCKING) {
-            cats.push("@blocking");
-        }
+        cats.sort_by_key(|c| ACL_CATEGORY_ORDER.iter().position(|o| o == c));
         cats
     }
 }
+
+/// Redis's ACL category table order, which COMMAND INFO follows.
+const ACL_CATEGORY_ORDER: &[&str] = &[
+    "@keyspace",
+    "@read",
+    "@write",
+    "@set",
+    "@sortedset",
+    "@list",
+    "@hash",
+    "@string",
+    "@bitmap",
+    "@hyperloglog",
+    "@geo",
+    "@stream",
+    "@pubsub",
+    "@admin",
+    "@fast",
+    "@slow",
+    "@blocking",
+    "@dangerous",
+    "@connection",
+    "@transaction",
+    "@scripting",
+];
 
 /// Defaults for a table row; entries override what differs.
 const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
@@ -246,6 +270,7 @@ const fn keyless(
 /// A subcommand of `parent`.
 const fn sub(
     parent: &'static str,
+    group: &'static str,
     name: &'static str,
     arity: i32,
     flags: u32,
@@ -254,6 +279,7 @@ const fn sub(
 ) -> CommandSpec {
     CommandSpec {
         parent,
+        group,
         summary,
         ..cmd(name, arity, flags, handler)
     }
@@ -287,6 +313,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         lock: LockMode::Keys,
         ..sub(
             "object",
+            "generic",
             "encoding",
             3,
             READONLY,
@@ -301,6 +328,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         lock: LockMode::Keys,
         ..sub(
             "object",
+            "generic",
             "idletime",
             3,
             READONLY,
@@ -315,6 +343,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         lock: LockMode::Keys,
         ..sub(
             "object",
+            "generic",
             "freq",
             3,
             READONLY,
@@ -329,6 +358,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         lock: LockMode::Keys,
         ..sub(
             "object",
+            "generic",
             "refcount",
             3,
             READONLY,
@@ -338,6 +368,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     },
     sub(
         "object",
+        "generic",
         "help",
         2,
         LOADING | STALE,
@@ -346,9 +377,37 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        lock: LockMode::Keys,
+        ..sub(
+            "memory",
+            "server",
+            "usage",
+            -3,
+            READONLY,
+            "Estimates the memory usage of a key.",
+            keys::memory_usage,
+        )
+    },
+    sub(
+        "memory",
+        "server",
+        "help",
+        2,
+        LOADING | STALE,
+        "Returns helpful text about the different subcommands.",
+        keys::memory_help,
+    ),
+];
+
 static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     sub(
         "client",
+        "connection",
         "id",
         2,
         NOSCRIPT | LOADING | STALE,
@@ -357,6 +416,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "setname",
         3,
         NOSCRIPT | LOADING | STALE,
@@ -365,6 +425,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "getname",
         2,
         NOSCRIPT | LOADING | STALE,
@@ -373,6 +434,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "list",
         -2,
         ADMIN_CMD,
@@ -381,6 +443,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "info",
         2,
         NOSCRIPT | LOADING | STALE,
@@ -389,6 +452,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "kill",
         -3,
         ADMIN_CMD,
@@ -397,6 +461,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "setinfo",
         4,
         NOSCRIPT | LOADING | STALE,
@@ -405,6 +470,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "no-evict",
         3,
         ADMIN_CMD,
@@ -413,6 +479,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "no-touch",
         3,
         NOSCRIPT | LOADING | STALE,
@@ -421,6 +488,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "reply",
         3,
         NOSCRIPT | LOADING | STALE,
@@ -429,6 +497,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "client",
+        "connection",
         "help",
         2,
         LOADING | STALE,
@@ -440,6 +509,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     sub(
         "config",
+        "server",
         "get",
         -3,
         ADMIN_CMD,
@@ -448,6 +518,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "config",
+        "server",
         "set",
         -4,
         ADMIN_CMD,
@@ -456,6 +527,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "config",
+        "server",
         "resetstat",
         2,
         ADMIN_CMD,
@@ -464,6 +536,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "config",
+        "server",
         "rewrite",
         2,
         ADMIN_CMD,
@@ -472,6 +545,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "config",
+        "server",
         "help",
         2,
         LOADING | STALE,
@@ -483,6 +557,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
 static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
     sub(
         "slowlog",
+        "server",
         "get",
         -2,
         ADMIN | LOADING | STALE,
@@ -491,6 +566,7 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "slowlog",
+        "server",
         "len",
         2,
         ADMIN | LOADING | STALE,
@@ -499,6 +575,7 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "slowlog",
+        "server",
         "reset",
         2,
         ADMIN | LOADING | STALE,
@@ -507,6 +584,7 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "slowlog",
+        "server",
         "help",
         2,
         LOADING | STALE,
@@ -518,6 +596,7 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     sub(
         "function",
+        "scripting",
         "flush",
         -2,
         WRITE | NOSCRIPT,
@@ -526,6 +605,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "function",
+        "scripting",
         "help",
         2,
         LOADING | STALE,
@@ -537,6 +617,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
 static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     sub(
         "command",
+        "server",
         "count",
         2,
         LOADING | STALE,
@@ -545,6 +626,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "command",
+        "server",
         "info",
         -2,
         LOADING | STALE,
@@ -553,6 +635,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "command",
+        "server",
         "docs",
         -2,
         LOADING | STALE,
@@ -561,6 +644,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "command",
+        "server",
         "list",
         -2,
         LOADING | STALE,
@@ -569,14 +653,16 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub(
         "command",
+        "server",
         "getkeys",
-        -3,
+        -4,
         LOADING | STALE,
         "Extracts the key names from an arbitrary command.",
         server::command_getkeys,
     ),
     sub(
         "command",
+        "server",
         "help",
         2,
         LOADING | STALE,
@@ -638,6 +724,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     key1("pexpiretime", 2, READONLY | FAST, "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp.", keys::pexpiretime),
     key1("persist", 2, WRITE | FAST, "generic", "Removes the expiration time of a key.", keys::persist),
     keys_at("touch", -2, READONLY | FAST, 1, -1, 1, "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", keys::touch),
+    container("memory", -2, 0, "server", "A container for memory diagnostics commands.", MEMORY_SUBCOMMANDS),
     container("object", -2, READONLY, "generic", "A container for object introspection commands.", OBJECT_SUBCOMMANDS),
     // Connection
     keyless("ping", -1, FAST, "connection", "Returns the server's liveliness response.", connection::ping),
@@ -747,7 +834,7 @@ impl CommandTable {
         let name = args.get(0);
         let Some(index) = self.find(name) else {
             return Err(CommandError::UnknownCommand {
-                name: String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned(),
+                name: super::c_string_prefix(name, 128).to_vec(),
                 args: super::quote_args_for_error(args.from(1)),
             });
         };

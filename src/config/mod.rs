@@ -187,14 +187,14 @@ pub fn parse_memory(text: &str) -> Option<u64> {
 
 fn parse_size(values: &[String]) -> Result<u64, String> {
     let v = one(values)?;
-    parse_memory(v).ok_or_else(|| format!("argument must be a memory value, got '{}'", v))
+    parse_memory(v).ok_or_else(|| "argument must be a memory value".to_string())
 }
 
 fn parse_number<T: std::str::FromStr>(values: &[String], min: i64, max: i64) -> Result<T, String> {
     let v = one(values)?;
     let n: i64 = v
         .parse()
-        .map_err(|_| format!("argument couldn't be parsed into an integer, got '{}'", v))?;
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
     if n < min || n > max {
         return Err(format!(
             "argument must be between {} and {} inclusive",
@@ -385,7 +385,7 @@ pub static DIRECTIVES: &[Directive] = &[
         mutable: true,
         get: |c| c.hz.to_string(),
         set: |c, v| {
-            c.hz = parse_number(v, 1, 500)?;
+            c.hz = parse_number::<u64>(v, 0, i32::MAX as i64)?.clamp(1, 500);
             Ok(())
         },
     },

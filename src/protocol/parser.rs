@@ -367,7 +367,7 @@ impl RequestParser {
     /// Reads one inline line. None: incomplete; Some(false): an empty line, skipped.
     fn parse_inline(&mut self, buffer: &[u8]) -> Result<Option<bool>, ProtocolError> {
         let rest = &buffer[self.pos..];
-        let Some(newline) = memchr_byte(b'\n', rest) else {
+        let Some(newline) = find_before_nul(b'\n', rest) else {
             if rest.len() > MAX_HEADER_LINE {
                 return Err(ProtocolError::TooBigInline);
             }
@@ -399,7 +399,7 @@ fn read_header_line(
     too_big: ProtocolError,
 ) -> Result<Option<(&[u8], usize)>, ProtocolError> {
     let rest = &buffer[start..];
-    match memchr_byte(b'\r', rest) {
+    match find_before_nul(b'\r', rest) {
         None => {
             if rest.len() > MAX_HEADER_LINE {
                 return Err(too_big);
@@ -407,20 +407,27 @@ fn read_header_line(
             Ok(None)
         }
         Some(cr) => {
-            if cr > MAX_HEADER_LINE {
-                return Err(too_big);
-            }
             // The buffer must also hold the '\n' after the '\r'.
             if cr + 1 >= rest.len() {
                 return Ok(None);
             }
-            Ok(Some((&rest[1..cr], start + cr + 2)))
+            // A line that is only "\r" has no marker byte: the caller reports what it found.
+            Ok(Some((&rest[cr.min(1)..cr], start + cr + 2)))
         }
     }
 }
 
-fn memchr_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
+/// Position of `needle`, searching the way C's `strchr` does in Redis: a NUL
+/// byte ends the search, so a header or inline line with a NUL before its
+/// end is treated as not complete yet (and hits the 64 KB limit if it grows).
+fn find_before_nul(needle: u8, haystack: &[u8]) -> Option<usize> {
+    let at = haystack.iter().position(|&b| b == needle || b == 0)?;
+    (haystack[at] == needle).then_some(at)
+}
+
+/// C's `isspace`: space, \t, \n, \v, \f, \r.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// Parses a header count the way Redis's `string2ll` does: optional '-',
@@ -441,10 +448,11 @@ pub fn split_inline_args(
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
-        if i >= n {
+        // Like sdssplitargs on a C string, a NUL byte ends the line.
+        if i >= n || line[i] == 0 {
             return Ok(());
         }
         let start = data.len();
@@ -476,7 +484,7 @@ pub fn split_inline_args(
                     });
                 } else if c == b'"' {
                     // The closing quote must be followed by a space or nothing.
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -494,7 +502,7 @@ pub fn split_inline_args(
                     i += 1;
                     data.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;

@@ -67,8 +67,13 @@ impl<'a> ReplyWriter<'a> {
     /// An error line; `text` starts with its code (`ERR ...`). Newlines are
     /// replaced by spaces so a message can never break the framing.
     pub fn error(&mut self, text: &str) {
+        self.error_bytes(text.as_bytes());
+    }
+
+    /// An error line from raw bytes (client-supplied bytes echoed back).
+    pub fn error_bytes(&mut self, text: &[u8]) {
         self.out.push(b'-');
-        for &b in text.as_bytes() {
+        for &b in text {
             self.out
                 .push(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }

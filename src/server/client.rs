@@ -23,8 +23,6 @@ pub enum ReplyMode {
     Off,
     /// Skip the reply of the next command only.
     Skip,
-    /// Set by SKIP: this command's reply is dropped, then back to On.
-    SkipThis,
 }
 
 /// A transaction being queued between MULTI and EXEC.

@@ -59,16 +59,32 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr)
     let local = stream.local_addr().unwrap_or(shared.local_addr);
     let info = Arc::new(ClientInfo::new(shared.clients.next_id(), peer, local));
     shared.clients.insert(info.clone());
-    let mut client = Client::new(info.clone(), !hot.requirepass_set.load(Ordering::Relaxed));
+    let _registration = Registration {
+        shared: &shared,
+        info: info.clone(),
+    };
+    let mut client = Client::new(info, !hot.requirepass_set.load(Ordering::Relaxed));
     if let Err(error) = run(&shared, &mut client, &mut stream).await {
         tracing::debug!("client {} closed: {}", peer, error);
     }
     transactions::release_client(&shared, &mut client);
-    if client.monitor {
-        shared.monitor.remove();
-    }
     shared.stats.flush(&mut client.counters);
-    shared.clients.remove(info.id);
+}
+
+/// Removes a client from the registry when its task ends, even by a panic,
+/// so a crashed connection can never hold a `maxclients` slot.
+struct Registration<'a> {
+    shared: &'a Shared,
+    info: Arc<ClientInfo>,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        if self.info.has_flag(super::client::flags::MONITOR) {
+            self.shared.monitor.remove();
+        }
+        self.shared.clients.remove(self.info.id);
+    }
 }
 
 enum Wake {
@@ -121,6 +137,7 @@ async fn run(
         }
         let now_ms = crate::util::now_ms();
         info.last_interaction_ms.store(now_ms, Ordering::Relaxed);
+        info.query_buffer.store(input.len(), Ordering::Relaxed);
         run_batch(shared, client, &mut parser, &input, &mut output, now_ms);
         input.advance(parser.consume());
         let limit = shared.hot.query_buffer_limit.load(Ordering::Relaxed) as usize;
@@ -189,7 +206,7 @@ async fn wait_for_input(
         let wake = tokio::select! {
             biased;
             _ = info.kill.notified() => Wake::Close,
-            _ = shutdown.changed() => Wake::Close,
+            _ = super::stopped(shutdown) => Wake::Close,
             Some(line) = next_monitor_line(monitor_feed), if monitor_feed.is_some() => Wake::Monitor(line),
             read = stream.read_buf(input) => Wake::Read(read?),
             _ = idle => Wake::Close,
@@ -230,11 +247,9 @@ fn run_batch(
             }
             Ok(Parsed::Incomplete) => return,
             Err(error) => {
-                let text = error.to_string();
                 shared.stats.record_error("ERR");
-                output.push(b'-');
-                output.extend_from_slice(text.as_bytes());
-                output.extend_from_slice(b"\r\n");
+                crate::protocol::ReplyWriter::new(output, client.protocol)
+                    .error_bytes(&error.to_bytes());
                 client.close_after_reply = true;
                 return;
             }

@@ -257,7 +257,7 @@ impl Shared {
             local_addr,
             ops_per_sec: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
-            used_memory: AtomicU64::new(crate::commands::server::process_rss()),
+            used_memory: AtomicU64::new(crate::stats::memory::used_memory()),
             shutdown: watch::channel(false).0,
         }
     }
@@ -271,7 +271,7 @@ impl Shared {
 
     /// Refreshes `used_memory` (and the peak) from the process's resident size.
     pub fn sample_memory(&self) {
-        let used = crate::commands::server::process_rss();
+        let used = crate::stats::memory::used_memory();
         self.used_memory.store(used, Ordering::Relaxed);
         self.peak_memory.fetch_max(used, Ordering::Relaxed);
     }
@@ -415,7 +415,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = signal.changed() => break,
+            _ = stopped(&mut signal) => break,
         }
     }
     let deadline = tokio::time::sleep(Duration::from_secs(1));
@@ -438,7 +438,7 @@ async fn active_expiry_loop(shared: Arc<Shared>) {
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = signal.changed() => return,
+            _ = stopped(&mut signal) => return,
         }
         if shared.keyspace.active_expire.load(Ordering::Relaxed) {
             shared
@@ -457,7 +457,7 @@ async fn ops_sampler_loop(shared: Arc<Shared>) {
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = signal.changed() => return,
+            _ = stopped(&mut signal) => return,
         }
         let now = shared.stats.commands_processed.load(Ordering::Relaxed);
         samples.push_back(now.saturating_sub(last) * 10);
@@ -572,4 +572,10 @@ impl Drop for BackgroundServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Resolves once shutdown has been requested, even if that happened before
+/// the receiver was created (a `changed()` alone would miss it).
+pub async fn stopped(signal: &mut watch::Receiver<bool>) {
+    let _ = signal.wait_for(|stop| *stop).await.map(|_| ());
 }

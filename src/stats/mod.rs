@@ -7,6 +7,8 @@
 //! are summed per connection and flushed once per batch of commands. This
 //! module only counts; it never touches the keyspace or sockets.
 
+pub mod memory;
+
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;

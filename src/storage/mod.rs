@@ -24,13 +24,15 @@
 //! the protocol or commands.
 
 pub mod dict;
+pub mod expiry;
 pub mod value;
 
 pub use dict::{Dict, Lookup};
+pub use expiry::ExpiryIndex;
 pub use value::{Entry, Score, SortedSet, Value};
 
 use parking_lot::{Mutex, MutexGuard};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,7 +42,7 @@ pub const SHARD_COUNT: usize = 32;
 const SHARD_BITS: u32 = SHARD_COUNT.trailing_zeros();
 
 /// A table's contents, moved whole by SWAPDB.
-pub type TableData = (Dict<Entry>, BTreeSet<(u64, Box<[u8]>)>);
+pub type TableData = (Dict<Entry>, ExpiryIndex);
 
 /// A client's interest in one watched key.
 #[derive(Debug)]
@@ -55,8 +57,8 @@ pub struct WatchEntry {
 #[derive(Default)]
 pub struct DbShard {
     pub dict: Dict<Entry>,
-    /// (deadline in ms, key) for every key with an expiry.
-    expires: BTreeSet<(u64, Box<[u8]>)>,
+    /// Every key with an expiry, by deadline.
+    expires: ExpiryIndex,
     watched: HashMap<Box<[u8]>, Vec<Arc<WatchEntry>>>,
     /// Keys removed because they expired (lazily or actively).
     pub expired_keys: u64,
@@ -75,6 +77,11 @@ impl DbShard {
         self.expires.len()
     }
 
+    /// (sum of remaining TTLs in ms, number of volatile keys), for INFO's avg_ttl.
+    pub fn ttl_total(&self, now_ms: u64) -> (u128, usize) {
+        self.expires.ttl_total(now_ms)
+    }
+
     /// The live entry for `key`, its access time updated; an expired one is
     /// removed on the way (lazy expiry).
     pub fn get_live(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
@@ -88,7 +95,7 @@ impl DbShard {
         match self.dict.lookup_mut(key, |e| e.is_expired(now_ms)) {
             Lookup::Missing => None,
             Lookup::Removed(k, entry) => {
-                self.expires.remove(&(entry.expires_at, k));
+                self.expires.update(&k, entry.expires_at, 0);
                 self.expired_keys += 1;
                 None
             }
@@ -118,28 +125,19 @@ impl DbShard {
         entry.accessed = (now_ms / 1000) as u32;
         let old = self.dict.insert(key, entry);
         let old_deadline = old.map(|e| e.expires_at).unwrap_or(0);
-        if old_deadline != expires_at {
-            if old_deadline != 0 {
-                self.expires.remove(&(old_deadline, Box::from(key)));
-            }
-            if expires_at != 0 {
-                self.expires.insert((expires_at, Box::from(key)));
-            }
-        }
+        self.expires.update(key, old_deadline, expires_at);
         self.touch(key);
     }
 
     /// Inserts a whole entry (RENAME, MOVE, COPY keep deadlines and access data).
     pub fn put_entry(&mut self, key: &[u8], entry: Entry) {
         let deadline = entry.expires_at;
-        if let Some(old) = self.dict.insert(key, entry) {
-            if old.expires_at != 0 {
-                self.expires.remove(&(old.expires_at, Box::from(key)));
-            }
-        }
-        if deadline != 0 {
-            self.expires.insert((deadline, Box::from(key)));
-        }
+        let old_deadline = self
+            .dict
+            .insert(key, entry)
+            .map(|old| old.expires_at)
+            .unwrap_or(0);
+        self.expires.update(key, old_deadline, deadline);
         self.touch(key);
     }
 
@@ -147,9 +145,7 @@ impl DbShard {
     pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
         self.get_live(key, now_ms)?;
         let (k, entry) = self.dict.remove_entry(key)?;
-        if entry.expires_at != 0 {
-            self.expires.remove(&(entry.expires_at, k));
-        }
+        self.expires.update(&k, entry.expires_at, 0);
         self.touch(key);
         Some(entry)
     }
@@ -160,14 +156,7 @@ impl DbShard {
             return false;
         };
         let old = std::mem::replace(&mut entry.expires_at, expires_at);
-        if old != expires_at {
-            if old != 0 {
-                self.expires.remove(&(old, Box::from(key)));
-            }
-            if expires_at != 0 {
-                self.expires.insert((expires_at, Box::from(key)));
-            }
-        }
+        self.expires.update(key, old, expires_at);
         self.touch(key);
         true
     }
@@ -177,13 +166,7 @@ impl DbShard {
     pub fn expire_due(&mut self, now_ms: u64, budget: usize, lags: &mut Vec<u64>) -> usize {
         let mut removed = 0;
         while removed < budget {
-            let Some((deadline, _)) = self.expires.first() else {
-                break;
-            };
-            if *deadline > now_ms {
-                break;
-            }
-            let Some((deadline, key)) = self.expires.pop_first() else {
+            let Some((deadline, key)) = self.expires.pop_due(now_ms) else {
                 break;
             };
             if let Some(entry) = self.dict.get(&key) {
@@ -441,20 +424,6 @@ impl Keyspace {
                 .fetch_max(lag, Ordering::Relaxed);
         }
     }
-
-    /// Sum of a per-db figure over all shards (takes each shard lock briefly).
-    pub fn db_totals(&self) -> Vec<DbTotals> {
-        let mut totals = vec![DbTotals::default(); self.databases];
-        for shard in self.shards.iter() {
-            let guard = shard.0.lock();
-            for (i, db) in guard.dbs.iter().enumerate() {
-                totals[i].keys += db.len() as u64;
-                totals[i].volatile += db.volatile_len() as u64;
-                totals[i].expired += db.expired_keys;
-            }
-        }
-        totals
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -462,6 +431,20 @@ pub struct DbTotals {
     pub keys: u64,
     pub volatile: u64,
     pub expired: u64,
+    /// Sum of the remaining TTLs of the volatile keys, in ms.
+    pub ttl_sum_ms: u128,
+}
+
+impl Shard {
+    /// Adds this shard's figures to per-database totals (INFO keyspace and stats).
+    pub fn add_totals(&self, totals: &mut [DbTotals], now_ms: u64) {
+        for (db, total) in self.dbs.iter().zip(totals.iter_mut()) {
+            total.keys += db.len() as u64;
+            total.volatile += db.volatile_len() as u64;
+            total.expired += db.expired_keys;
+            total.ttl_sum_ms += db.ttl_total(now_ms).0;
+        }
+    }
 }
 
 impl<'a> Locked<'a> {
@@ -519,6 +502,12 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now_ms;
         self.table(key).get_live(key, now)
+    }
+
+    /// The live entry for `key` without updating its access time (TTL, TYPE, EXISTS, OBJECT).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now_ms;
+        self.table(key).get_untouched(key, now)
     }
 
     /// Last access time (Unix seconds) of a live key, without touching it.

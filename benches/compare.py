@@ -55,6 +55,19 @@ ERROR_RE = re.compile(
 )
 
 
+# CPU pinning (set from --pin): the servers run on SERVER_CPUS and
+# redis-benchmark on CLIENT_CPUS, the same for both servers, so the client and
+# the server under test never compete for a core and runs are less noisy.
+PIN = {"server": None, "client": None}
+
+
+def pinned(cmd, role):
+    cpus = PIN[role]
+    if cpus is None or shutil.which("taskset") is None:
+        return cmd
+    return ["taskset", "-c", cpus] + cmd
+
+
 class BenchError(Exception):
     pass
 
@@ -112,7 +125,7 @@ class Server:
             logf = open(self.logpath, "ab")
             # Own session: a terminal Ctrl-C reaches only us; we stop the server ourselves.
             self.proc = subprocess.Popen(
-                self.args(port), stdin=subprocess.DEVNULL, stdout=logf,
+                pinned(self.args(port), "server"), stdin=subprocess.DEVNULL, stdout=logf,
                 stderr=subprocess.STDOUT, start_new_session=True)
             logf.close()
             self.port = port
@@ -220,7 +233,7 @@ def run_benchmark(server, test, pipeline, opts, requests):
     if opts.keyspace:
         cmd += ["-r", str(opts.keyspace)]
     desc = " ".join(shlex.quote(c) for c in cmd)
-    rc, out, err = run_watched(cmd, server, opts.timeout)
+    rc, out, err = run_watched(pinned(cmd, "client"), server, opts.timeout)
     errs = error_lines(out + "\n" + err)
     if rc != 0 or errs:
         raise BenchError("rc=%d: %s\n  %s" % (rc, desc, "\n  ".join(
@@ -361,6 +374,8 @@ def compare(opts, cachet, redis):
         "1 client thread, %d rounds, medians over rounds"
         % (cachet.binary, git_rev(), redis_version(), opts.clients, opts.data_size,
            " -r %d" % opts.keyspace if opts.keyspace else "", opts.rounds),
+        "pinning: %s" % ("redis-benchmark on CPU %s, servers on CPU %s" % (PIN["client"], PIN["server"])
+                         if PIN["client"] is not None else "none"),
         "date: %s; host: %s, %d cores; wall time %.0f s"
         % (datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
            os.uname().sysname + " " + os.uname().machine, os.cpu_count() or 0, elapsed),
@@ -419,10 +434,17 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds allowed per redis-benchmark run (default: %(default)s)")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
+                    help="pin redis-benchmark to CPU 0 and the servers to the other CPUs "
+                         "(default: on with 2+ CPUs)")
     ap.add_argument("--check-no-errors", action="store_true",
                     help="run the default redis-benchmark suite (-q -n 2000 -c 10) against "
                     "cachet only and fail on any error reply")
     opts = ap.parse_args()
+    if opts.pin:
+        ncpu = os.cpu_count() or 1
+        PIN["client"] = "0"
+        PIN["server"] = "1" if ncpu == 2 else "1-%d" % (ncpu - 1)
     if opts.rounds < 1 or opts.clients < 1 or (opts.requests is not None and opts.requests < 1):
         ap.error("--rounds, --clients and --requests must be positive")
 

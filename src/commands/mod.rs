@@ -49,7 +49,7 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
     }
     let table = &shared.commands;
     let mut reply = ReplyWriter::new(out, client.protocol);
-    let index = match table.resolve(args) {
+    let index = match table.resolve_cached(args, &mut client.last_lookup) {
         Ok(index) => index,
         Err(error) => {
             reject(shared, client, None, &mut reply, error);
@@ -118,7 +118,7 @@ pub fn run_locked<'k>(
     now_ms: u64,
 ) {
     let spec = shared.commands.spec(index);
-    let started = Instant::now();
+    let started = client.clock_mark;
     let reply_start = reply.position();
     let reply_mode = client.reply_mode;
     // Set before running, so CLIENT LIST shows `cmd=client|list` for itself.
@@ -145,15 +145,15 @@ pub fn run_locked<'k>(
     if let Err(error) = result {
         write_error(shared, reply, &error);
     }
-    let usec = started.elapsed().as_micros() as u64;
+    let finished = Instant::now();
+    let usec = finished.duration_since(started).as_micros() as u64;
+    client.clock_mark = finished;
     let hot = &shared.hot;
-    shared.commands.stats(index).record(
-        client.id as usize,
+    client.counters.calls.push(crate::stats::CallRecord {
+        command: index,
         usec,
         failed,
-        hot.latency_tracking
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
+    });
     client.counters.commands += 1;
     if !spec.has(table::flags::SKIP_SLOWLOG) {
         shared.slowlog.consider(hot, client, args, usec);

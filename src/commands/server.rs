@@ -53,6 +53,8 @@ const DEFAULT_SECTIONS: &[&str] = &[
 const ALL_EXTRA_SECTIONS: &[&str] = &["commandstats", "latencystats"];
 
 pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
+    // Figures of this batch's earlier commands count too.
+    ctx.shared.flush_client_stats(ctx.client);
     let mut sections: Vec<String> = Vec::new();
     let mut everything = false;
     for arg in args.from(1).iter() {
@@ -449,6 +451,7 @@ pub fn config_set(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn config_resetstat(ctx: &mut Ctx, _args: Args) -> CommandResult {
     let shared = ctx.shared;
+    shared.flush_client_stats(ctx.client);
     shared.stats.reset();
     for (index, _) in shared.commands.iter() {
         shared.commands.stats(index).reset();

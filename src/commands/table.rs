@@ -754,6 +754,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     whole("unwatch", 1, NOSCRIPT | CONN | ALLOW_BUSY, "transactions", "Forgets about watched keys of a transaction.", transactions::unwatch),
 ];
 
+/// One remembered name -> entry lookup (see `Client::last_lookup`).
+#[derive(Default)]
+pub struct LookupCache {
+    name: [u8; 16],
+    len: usize,
+    index: usize,
+}
+
 /// The table as one server instance uses it: lookups by name plus statistics.
 pub struct CommandTable {
     specs: Vec<&'static CommandSpec>,
@@ -795,6 +803,26 @@ impl CommandTable {
         &self.stats[index]
     }
 
+    /// Hands a connection's pending calls to the per-command figures: one
+    /// lock per distinct command instead of one per call.
+    pub fn flush_calls(
+        &self,
+        stripe: usize,
+        calls: &mut Vec<crate::stats::CallRecord>,
+        track_latency: bool,
+    ) {
+        if calls.is_empty() {
+            return;
+        }
+        calls.sort_unstable_by_key(|c| c.command);
+        for group in calls.chunk_by(|a, b| a.command == b.command) {
+            if let Some(stats) = self.stats.get(group[0].command) {
+                stats.record_calls(stripe, group, track_latency);
+            }
+        }
+        calls.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.specs.len()
     }
@@ -827,6 +855,29 @@ impl CommandTable {
             .iter()
             .position(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
             .map(|p| index + 1 + p)
+    }
+
+    /// `resolve`, answered from `cache` when the name is the one seen last
+    /// (exact bytes; containers are never cached, their subcommand varies).
+    pub fn resolve_cached(
+        &self,
+        args: Args,
+        cache: &mut LookupCache,
+    ) -> Result<usize, CommandError> {
+        let name = args.get(0);
+        if cache.len != 0 && &cache.name[..cache.len] == name {
+            return Ok(cache.index);
+        }
+        let index = self.resolve(args)?;
+        if name.len() <= cache.name.len()
+            && self.specs[index].subcommands.is_empty()
+            && self.specs[index].parent.is_empty()
+        {
+            cache.name[..name.len()].copy_from_slice(name);
+            cache.len = name.len();
+            cache.index = index;
+        }
+        Ok(index)
     }
 
     /// Finds the entry a command line runs: the command, or its subcommand.

@@ -63,12 +63,17 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr)
         shared: &shared,
         info: info.clone(),
     };
+    // Shutdown kills every registered client; one registered just after that
+    // sweep sees the flag here instead.
+    if shared.is_shutting_down() {
+        return;
+    }
     let mut client = Client::new(info, !hot.requirepass_set.load(Ordering::Relaxed));
     if let Err(error) = run(&shared, &mut client, &mut stream).await {
         tracing::debug!("client {} closed: {}", peer, error);
     }
     transactions::release_client(&shared, &mut client);
-    shared.stats.flush(&mut client.counters);
+    shared.flush_client_stats(&mut client);
 }
 
 /// Removes a client from the registry when its task ends, even by a panic,
@@ -112,7 +117,6 @@ async fn run(
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
-    let mut shutdown = shared.shutdown_signal();
     let mut monitor_feed: Option<broadcast::Receiver<Arc<[u8]>>> = None;
     let info = client.info.clone();
     // After DEBUG SLEEP, commands already buffered run before the next read.
@@ -120,16 +124,7 @@ async fn run(
     loop {
         if resume_buffered {
             resume_buffered = false;
-        } else if !wait_for_input(
-            shared,
-            client,
-            stream,
-            &mut input,
-            &mut shutdown,
-            &mut monitor_feed,
-        )
-        .await?
-        {
+        } else if !wait_for_input(shared, client, stream, &mut input, &mut monitor_feed).await? {
             return Ok(());
         }
         if info.killed.load(Ordering::Acquire) {
@@ -137,6 +132,7 @@ async fn run(
         }
         let now_ms = crate::util::now_ms();
         info.last_interaction_ms.store(now_ms, Ordering::Relaxed);
+        client.clock_mark = std::time::Instant::now();
         info.query_buffer.store(input.len(), Ordering::Relaxed);
         run_batch(shared, client, &mut parser, &input, &mut output, now_ms);
         input.advance(parser.consume());
@@ -162,7 +158,7 @@ async fn run(
                 output.shrink_to(READ_CHUNK);
             }
         }
-        shared.stats.flush(&mut client.counters);
+        shared.flush_client_stats(client);
         if client.close_after_reply || info.killed.load(Ordering::Acquire) {
             let _ = stream.shutdown().await;
             return Ok(());
@@ -187,7 +183,6 @@ async fn wait_for_input(
     client: &mut Client,
     stream: &mut TcpStream,
     input: &mut BytesMut,
-    shutdown: &mut tokio::sync::watch::Receiver<bool>,
     monitor_feed: &mut Option<broadcast::Receiver<Arc<[u8]>>>,
 ) -> std::io::Result<bool> {
     let info = client.info.clone();
@@ -206,7 +201,6 @@ async fn wait_for_input(
         let wake = tokio::select! {
             biased;
             _ = info.kill.notified() => Wake::Close,
-            _ = super::stopped(shutdown) => Wake::Close,
             Some(line) = next_monitor_line(monitor_feed), if monitor_feed.is_some() => Wake::Monitor(line),
             read = stream.read_buf(input) => Wake::Read(read?),
             _ = idle => Wake::Close,

@@ -269,6 +269,18 @@ impl Shared {
         *self.config.write() = config;
     }
 
+    /// Hands a client's locally summed figures to the shared ones (end of a
+    /// batch, before INFO reads them, and when the client goes).
+    pub fn flush_client_stats(&self, client: &mut Client) {
+        let track_latency = self.hot.latency_tracking.load(Ordering::Relaxed);
+        self.commands.flush_calls(
+            client.id as usize,
+            &mut client.counters.calls,
+            track_latency,
+        );
+        self.stats.flush(&mut client.counters);
+    }
+
     /// Refreshes `used_memory` (and the peak) from the process's resident size.
     pub fn sample_memory(&self) {
         let used = crate::stats::memory::used_memory();
@@ -283,8 +295,14 @@ impl Shared {
         limit != 0 && self.used_memory.load(Ordering::Relaxed) > limit
     }
 
+    /// Stops the server: the listener and background tasks watch the
+    /// signal; connections are told one by one through their own kill switch,
+    /// so the hot read path never touches a signal shared by every client.
     pub fn request_shutdown(&self) {
         self.shutdown.send_replace(true);
+        for client in self.clients.all() {
+            client.request_kill();
+        }
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

@@ -58,24 +58,6 @@ impl Default for CommandStats {
 }
 
 impl CommandStats {
-    /// Records one call that ran (`failed`: it answered an error).
-    pub fn record(&self, stripe: usize, usec: u64, failed: bool, track_latency: bool) {
-        let mut s = self.stripes[stripe % STRIPES].0.lock();
-        s.calls += 1;
-        s.usec += usec;
-        if failed {
-            s.failed += 1;
-        }
-        if track_latency {
-            if s.latency.is_none() {
-                s.latency = new_histogram();
-            }
-            if let Some(h) = s.latency.as_mut() {
-                let _ = h.record(usec.max(1));
-            }
-        }
-    }
-
     /// Records a call refused before it ran (arity, unknown subcommand, auth, ...).
     pub fn record_rejected(&self, stripe: usize) {
         self.stripes[stripe % STRIPES].0.lock().rejected += 1;
@@ -129,9 +111,41 @@ pub struct ServerStats {
     errors_by_code: Mutex<BTreeMap<String, u64>>,
 }
 
+/// One command call, kept by its connection until the end of the batch.
+#[derive(Debug, Clone, Copy)]
+pub struct CallRecord {
+    pub command: usize,
+    pub usec: u64,
+    pub failed: bool,
+}
+
+impl CommandStats {
+    /// Records calls of this command; `calls` all have the same command.
+    pub fn record_calls(&self, stripe: usize, calls: &[CallRecord], track_latency: bool) {
+        let mut s = self.stripes[stripe % STRIPES].0.lock();
+        for call in calls {
+            s.calls += 1;
+            s.usec += call.usec;
+            if call.failed {
+                s.failed += 1;
+            }
+            if track_latency {
+                if s.latency.is_none() {
+                    s.latency = new_histogram();
+                }
+                if let Some(h) = s.latency.as_mut() {
+                    let _ = h.record(call.usec.max(1));
+                }
+            }
+        }
+    }
+}
+
 /// Figures a connection sums locally and hands over once per batch.
 #[derive(Default)]
 pub struct LocalCounters {
+    /// Calls since the last flush, for the per-command figures.
+    pub calls: Vec<CallRecord>,
     pub commands: u64,
     pub hits: u64,
     pub misses: u64,
@@ -160,7 +174,11 @@ impl ServerStats {
             self.net_output_bytes
                 .fetch_add(local.output_bytes, Ordering::Relaxed);
         }
-        *local = LocalCounters::default();
+        local.commands = 0;
+        local.hits = 0;
+        local.misses = 0;
+        local.input_bytes = 0;
+        local.output_bytes = 0;
     }
 
     pub fn record_error(&self, code: &str) {

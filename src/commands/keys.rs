@@ -34,7 +34,7 @@ pub fn exists(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn type_of(ctx: &mut Ctx, args: Args) -> CommandResult {
     let name = ctx
         .keys
-        .get(&args[1])
+        .peek(&args[1])
         .map(|e| e.value.type_name())
         .unwrap_or("none");
     ctx.reply.simple(name);

@@ -434,9 +434,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds allowed per redis-benchmark run (default: %(default)s)")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
-    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
+    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=False,
                     help="pin redis-benchmark to CPU 0 and the servers to the other CPUs "
-                         "(default: on with 2+ CPUs)")
+                         "(default: off)")
     ap.add_argument("--check-no-errors", action="store_true",
                     help="run the default redis-benchmark suite (-q -n 2000 -c 10) against "
                     "cachet only and fail on any error reply")

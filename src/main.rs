@@ -71,10 +71,22 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(log_filter(&config.loglevel))
         .with_target(false)
         .init();
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if config.io_threads > 0 {
-        runtime.worker_threads(config.io_threads);
-    }
+    // One worker (io-threads 1, or a process limited to one CPU) runs on a
+    // current-thread runtime: no work stealing, no cross-thread wake-ups,
+    // the way Redis's single event loop works.
+    let threads = match config.io_threads {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        n => n,
+    };
+    let mut runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads);
+        builder
+    };
     let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -27,69 +27,21 @@ use proptest::prelude::*;
 use redis_protocol::resp2::decode::decode as oracle_decode;
 use redis_protocol::resp2::encode::encode as oracle_encode;
 use redis_protocol::resp2::types::{OwnedFrame, Resp2Frame};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 // ---------------------------------------------------------------------------
 // Allocation tracking.
 
-/// No allocation in this binary may be larger than this; a larger request
-/// gets null, and Rust aborts with "memory allocation of N bytes failed".
-const HARD_CAP: usize = 512 * 1024 * 1024;
-
-struct CappedAlloc;
-
-thread_local! {
-    /// Largest allocation (or reallocation) size requested on this thread
-    /// since the last `reset_largest`. Const-initialised without a destructor,
-    /// so touching it from the allocator never allocates.
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = LARGEST.try_with(|l| {
-        if l.get() < size {
-            l.set(size)
-        }
-    });
-}
-
-unsafe impl GlobalAlloc for CappedAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        if layout.size() > HARD_CAP {
-            return std::ptr::null_mut();
-        }
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        if layout.size() > HARD_CAP {
-            return std::ptr::null_mut();
-        }
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        if new_size > HARD_CAP {
-            return std::ptr::null_mut();
-        }
-        System.realloc(ptr, layout, new_size)
-    }
-}
+mod support;
 
 #[global_allocator]
-static ALLOCATOR: CappedAlloc = CappedAlloc;
+static ALLOCATOR: support::CappedAlloc = support::CappedAlloc;
 
 fn reset_largest() {
-    LARGEST.with(|l| l.set(0));
+    support::reset_thread_largest();
 }
 
 fn largest() -> usize {
-    LARGEST.with(|l| l.get())
+    support::thread_largest()
 }
 
 // ---------------------------------------------------------------------------

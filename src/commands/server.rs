@@ -37,63 +37,57 @@ pub fn container_without_subcommand(ctx: &mut Ctx, args: Args) -> CommandResult 
 
 // ---- INFO -------------------------------------------------------------
 
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "module_list",
-    "errorstats",
-    "cluster",
-    "keyspace",
+/// INFO's sections in Redis's order (genRedisInfoString), and whether a
+/// plain INFO (or INFO default) includes them; `all` adds the rest.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("module_list", true),
+    ("modules", false),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("latencystats", false),
+    ("cluster", true),
+    ("keyspace", true),
 ];
-const ALL_EXTRA_SECTIONS: &[&str] = &["commandstats", "latencystats"];
+
+fn default_sections() -> impl Iterator<Item = String> {
+    SECTIONS
+        .iter()
+        .filter(|(_, default)| *default)
+        .map(|(name, _)| name.to_string())
+}
+
+fn all_sections() -> impl Iterator<Item = String> {
+    SECTIONS
+        .iter()
+        .filter(|(name, _)| *name != "modules")
+        .map(|(name, _)| name.to_string())
+}
 
 pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
     // Figures of this batch's earlier commands count too.
     ctx.shared.flush_client_stats(ctx.client);
     let mut sections: Vec<String> = Vec::new();
-    let mut everything = false;
     for arg in args.from(1).iter() {
         let name = String::from_utf8_lossy(arg).to_lowercase();
         match name.as_str() {
-            "default" => sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
-            "all" => {
-                sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
-                sections.extend(ALL_EXTRA_SECTIONS.iter().map(|s| s.to_string()));
-            }
-            "everything" => everything = true,
+            "default" => sections.extend(default_sections()),
+            "all" | "everything" => sections.extend(all_sections()),
             _ => sections.push(name),
         }
     }
-    if everything || args.len() == 1 && sections.is_empty() {
-        sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
-        if everything {
-            sections.extend(ALL_EXTRA_SECTIONS.iter().map(|s| s.to_string()));
-        }
+    if args.len() == 1 {
+        sections.extend(default_sections());
     }
     let mut text = String::new();
-    // Redis's order (genRedisInfoString).
-    let order = [
-        "server",
-        "clients",
-        "memory",
-        "persistence",
-        "stats",
-        "replication",
-        "cpu",
-        "module_list",
-        "modules",
-        "commandstats",
-        "errorstats",
-        "latencystats",
-        "cluster",
-        "keyspace",
-    ];
-    for name in order {
+    for (name, _) in SECTIONS {
+        let name = *name;
         if !sections.iter().any(|s| s == name) {
             continue;
         }

@@ -425,6 +425,15 @@ fn find_before_nul(needle: u8, haystack: &[u8]) -> Option<usize> {
     (haystack[at] == needle).then_some(at)
 }
 
+/// The index after the closing quote at `i`, which must be followed by a
+/// space or the end of the line.
+fn after_closing_quote(line: &[u8], i: usize) -> Result<usize, ProtocolError> {
+    if i + 1 < line.len() && !is_c_space(line[i + 1]) {
+        return Err(ProtocolError::UnbalancedQuotes);
+    }
+    Ok(i + 1)
+}
+
 /// C's `isspace`: space, \t, \n, \v, \f, \r.
 fn is_c_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
@@ -483,11 +492,7 @@ pub fn split_inline_args(
                         other => other,
                     });
                 } else if c == b'"' {
-                    // The closing quote must be followed by a space or nothing.
-                    if i + 1 < n && !is_c_space(line[i + 1]) {
-                        return Err(ProtocolError::UnbalancedQuotes);
-                    }
-                    i += 1;
+                    i = after_closing_quote(line, i)?;
                     break;
                 } else {
                     data.push(c);
@@ -502,10 +507,7 @@ pub fn split_inline_args(
                     i += 1;
                     data.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !is_c_space(line[i + 1]) {
-                        return Err(ProtocolError::UnbalancedQuotes);
-                    }
-                    i += 1;
+                    i = after_closing_quote(line, i)?;
                     break;
                 } else {
                     data.push(c);

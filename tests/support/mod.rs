@@ -28,8 +28,30 @@ pub static LARGEST_ALLOCATION: AtomicUsize = AtomicUsize::new(0);
 
 pub struct CappedAlloc;
 
+thread_local! {
+    /// Largest allocation requested on this thread since
+    /// `reset_thread_largest`. Const-initialised without a destructor, so
+    /// touching it from the allocator never allocates.
+    static THREAD_LARGEST: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn note(size: usize) {
     LARGEST_ALLOCATION.fetch_max(size, Ordering::Relaxed);
+    let _ = THREAD_LARGEST.try_with(|l| {
+        if l.get() < size {
+            l.set(size)
+        }
+    });
+}
+
+/// Starts a new measurement of this thread's largest allocation.
+pub fn reset_thread_largest() {
+    THREAD_LARGEST.with(|l| l.set(0));
+}
+
+/// This thread's largest allocation since `reset_thread_largest`.
+pub fn thread_largest() -> usize {
+    THREAD_LARGEST.with(|l| l.get())
 }
 
 unsafe impl GlobalAlloc for CappedAlloc {

@@ -119,12 +119,25 @@ async fn run(
     let mut parser = RequestParser::new();
     let mut monitor_feed: Option<broadcast::Receiver<Arc<[u8]>>> = None;
     let info = client.info.clone();
+    // Registered once for the whole connection, so waiting for input does
+    // not re-register with the kill switch on every read.
+    let kill = info.kill.notified();
+    tokio::pin!(kill);
     // After DEBUG SLEEP, commands already buffered run before the next read.
     let mut resume_buffered = false;
     loop {
         if resume_buffered {
             resume_buffered = false;
-        } else if !wait_for_input(shared, client, stream, &mut input, &mut monitor_feed).await? {
+        } else if !wait_for_input(
+            shared,
+            client,
+            stream,
+            &mut input,
+            &mut monitor_feed,
+            kill.as_mut(),
+        )
+        .await?
+        {
             return Ok(());
         }
         if info.killed.load(Ordering::Acquire) {
@@ -184,23 +197,24 @@ async fn wait_for_input(
     stream: &mut TcpStream,
     input: &mut BytesMut,
     monitor_feed: &mut Option<broadcast::Receiver<Arc<[u8]>>>,
+    mut kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
 ) -> std::io::Result<bool> {
-    let info = client.info.clone();
     loop {
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
         }
         let idle_timeout = shared.hot.idle_timeout_s.load(Ordering::Relaxed);
+        let idle_limit =
+            (idle_timeout != 0 && !client.monitor).then(|| Duration::from_secs(idle_timeout));
         let idle = async {
-            if idle_timeout == 0 || client.monitor {
-                std::future::pending::<()>().await;
-            } else {
-                tokio::time::sleep(Duration::from_secs(idle_timeout)).await;
+            match idle_limit {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending::<()>().await,
             }
         };
         let wake = tokio::select! {
             biased;
-            _ = info.kill.notified() => Wake::Close,
+            _ = kill.as_mut() => Wake::Close,
             Some(line) = next_monitor_line(monitor_feed), if monitor_feed.is_some() => Wake::Monitor(line),
             read = stream.read_buf(input) => Wake::Read(read?),
             _ = idle => Wake::Close,

@@ -285,6 +285,25 @@ const fn sub(
     }
 }
 
+/// A subcommand whose key is its first argument (`OBJECT ENCODING key`).
+const fn key_sub(
+    parent: &'static str,
+    group: &'static str,
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    summary: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        first_key: 2,
+        last_key: 2,
+        step: 1,
+        lock: LockMode::Keys,
+        ..sub(parent, group, name, arity, flags, summary, handler)
+    }
+}
+
 const fn container(
     name: &'static str,
     arity: i32,
@@ -306,66 +325,42 @@ const ADMIN_CMD: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 const CONN: u32 = LOADING | STALE | FAST;
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        first_key: 2,
-        last_key: 2,
-        step: 1,
-        lock: LockMode::Keys,
-        ..sub(
-            "object",
-            "generic",
-            "encoding",
-            3,
-            READONLY,
-            "Returns the internal encoding of a Redis object.",
-            keys::object_encoding,
-        )
-    },
-    CommandSpec {
-        first_key: 2,
-        last_key: 2,
-        step: 1,
-        lock: LockMode::Keys,
-        ..sub(
-            "object",
-            "generic",
-            "idletime",
-            3,
-            READONLY,
-            "Returns the time since the last access to a Redis object.",
-            keys::object_idletime,
-        )
-    },
-    CommandSpec {
-        first_key: 2,
-        last_key: 2,
-        step: 1,
-        lock: LockMode::Keys,
-        ..sub(
-            "object",
-            "generic",
-            "freq",
-            3,
-            READONLY,
-            "Returns the logarithmic access frequency counter of a Redis object.",
-            keys::object_freq,
-        )
-    },
-    CommandSpec {
-        first_key: 2,
-        last_key: 2,
-        step: 1,
-        lock: LockMode::Keys,
-        ..sub(
-            "object",
-            "generic",
-            "refcount",
-            3,
-            READONLY,
-            "Returns the reference count of a value of a key.",
-            keys::object_refcount,
-        )
-    },
+    key_sub(
+        "object",
+        "generic",
+        "encoding",
+        3,
+        READONLY,
+        "Returns the internal encoding of a Redis object.",
+        keys::object_encoding,
+    ),
+    key_sub(
+        "object",
+        "generic",
+        "idletime",
+        3,
+        READONLY,
+        "Returns the time since the last access to a Redis object.",
+        keys::object_idletime,
+    ),
+    key_sub(
+        "object",
+        "generic",
+        "freq",
+        3,
+        READONLY,
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        keys::object_freq,
+    ),
+    key_sub(
+        "object",
+        "generic",
+        "refcount",
+        3,
+        READONLY,
+        "Returns the reference count of a value of a key.",
+        keys::object_refcount,
+    ),
     sub(
         "object",
         "generic",
@@ -378,21 +373,15 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        first_key: 2,
-        last_key: 2,
-        step: 1,
-        lock: LockMode::Keys,
-        ..sub(
-            "memory",
-            "server",
-            "usage",
-            -3,
-            READONLY,
-            "Estimates the memory usage of a key.",
-            keys::memory_usage,
-        )
-    },
+    key_sub(
+        "memory",
+        "server",
+        "usage",
+        -3,
+        READONLY,
+        "Estimates the memory usage of a key.",
+        keys::memory_usage,
+    ),
     sub(
         "memory",
         "server",

@@ -129,6 +129,12 @@ impl fmt::Display for CommandError {
     }
 }
 
+impl From<crate::storage::WrongType> for CommandError {
+    fn from(_: crate::storage::WrongType) -> Self {
+        CommandError::WrongType
+    }
+}
+
 /// Protocol errors: the connection gets `-ERR Protocol error: <text>` and is closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProtocolError {

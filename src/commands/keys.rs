@@ -96,31 +96,73 @@ fn parse_cursor(text: &[u8]) -> Option<u64> {
     })
 }
 
+/// The arguments of SCAN, HSCAN, SSCAN and ZSCAN: a cursor, then options.
+pub struct ScanOptions {
+    pub cursor: u64,
+    pub pattern: Option<Vec<u8>>,
+    pub count: i64,
+    /// SCAN's TYPE filter, lowercased (the per-key scans do not take one).
+    pub type_filter: Option<Vec<u8>>,
+}
+
+impl ScanOptions {
+    /// Parses the cursor at `args[at]` and the options after it.
+    pub fn parse(args: Args, at: usize, allow_type: bool) -> Result<Self, CommandError> {
+        let cursor = parse_cursor(&args[at]).ok_or_else(|| CommandError::err("invalid cursor"))?;
+        let mut options = ScanOptions {
+            cursor,
+            pattern: None,
+            count: 10,
+            type_filter: None,
+        };
+        let mut i = at + 1;
+        while i < args.len() {
+            let has_next = i + 1 < args.len();
+            if eq_ignore_case(&args[i], "count") && has_next {
+                options.count = parse_int(&args[i + 1])?;
+                if options.count < 1 {
+                    return Err(CommandError::Syntax);
+                }
+            } else if eq_ignore_case(&args[i], "match") && has_next {
+                options.pattern = Some(args[i + 1].to_vec());
+            } else if allow_type && eq_ignore_case(&args[i], "type") && has_next {
+                options.type_filter = Some(args[i + 1].to_ascii_lowercase());
+            } else {
+                return Err(CommandError::Syntax);
+            }
+            i += 2;
+        }
+        Ok(options)
+    }
+
+    /// Whether `item` passes MATCH.
+    pub fn matches(&self, item: &[u8]) -> bool {
+        self.pattern
+            .as_ref()
+            .is_none_or(|p| glob_match(p, item, false))
+    }
+}
+
+/// Writes a SCAN-family reply: the next cursor, then the items.
+pub fn write_scan_reply<T: AsRef<[u8]>>(ctx: &mut Ctx, cursor: u64, items: &[T]) {
+    ctx.reply.array_len(2);
+    ctx.reply.bulk(cursor.to_string().as_bytes());
+    ctx.reply.array_len(items.len());
+    for item in items {
+        ctx.reply.bulk(item.as_ref());
+    }
+}
+
 /// SCAN's cursor combines a shard index (low bits) with that shard's table
 /// cursor (see `storage::dict` for the reverse-binary walk that keeps
 /// Redis's guarantee across resizes).
 pub fn scan(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let cursor = parse_cursor(&args[1]).ok_or_else(|| CommandError::err("invalid cursor"))?;
-    let mut pattern: Option<Vec<u8>> = None;
-    let mut count: i64 = 10;
-    let mut type_filter: Option<Vec<u8>> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let has_next = i + 1 < args.len();
-        if eq_ignore_case(&args[i], "count") && has_next {
-            count = parse_int(&args[i + 1])?;
-            if count < 1 {
-                return Err(CommandError::Syntax);
-            }
-        } else if eq_ignore_case(&args[i], "match") && has_next {
-            pattern = Some(args[i + 1].to_vec());
-        } else if eq_ignore_case(&args[i], "type") && has_next {
-            type_filter = Some(args[i + 1].to_ascii_lowercase());
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanOptions {
+        cursor,
+        pattern,
+        count,
+        type_filter,
+    } = ScanOptions::parse(args, 1, true)?;
     let now = ctx.now_ms();
     let db = ctx.keys.db;
     let shard_bits = SHARD_COUNT.trailing_zeros();
@@ -166,12 +208,7 @@ pub fn scan(ctx: &mut Ctx, args: Args) -> CommandResult {
                 .is_some_and(|e| e.value.type_name().as_bytes() == t.as_slice()),
         })
         .collect();
-    ctx.reply.array_len(2);
-    ctx.reply.bulk(next_cursor.to_string().as_bytes());
-    ctx.reply.array_len(keys.len());
-    for key in &keys {
-        ctx.reply.bulk(key);
-    }
+    write_scan_reply(ctx, next_cursor, &keys);
     Ok(())
 }
 

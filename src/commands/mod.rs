@@ -11,11 +11,15 @@
 //! never touch the socket.
 
 pub mod connection;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub mod zsets;
 
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::{Args, ReplyWriter};
@@ -38,6 +42,11 @@ pub type Handler = fn(&mut Ctx, Args) -> CommandResult;
 impl Ctx<'_, '_> {
     pub fn now_ms(&self) -> u64 {
         self.keys.now_ms
+    }
+
+    /// The `*-max-listpack-*` / `set-max-intset-entries` thresholds.
+    pub fn limits(&self) -> crate::storage::EncodingLimits {
+        self.shared.hot.encoding_limits()
     }
 }
 
@@ -100,7 +109,7 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
             } else {
                 shared
                     .keyspace
-                    .lock_keys(spec.key_positions(args.len()).map(|i| args.get(i)))
+                    .lock_keys(spec.key_positions(args).into_iter().map(|i| args.get(i)))
             }
         }
     };

@@ -681,11 +681,14 @@ fn write_command_info(ctx: &mut Ctx, spec: &CommandSpec) {
     r.array_len(10);
     r.bulk(spec.full_name().as_bytes());
     r.integer(spec.arity as i64);
-    let flag_names: Vec<&str> = cmd_flags::NAMES
+    let mut flag_names: Vec<&str> = cmd_flags::NAMES
         .iter()
         .filter(|(bit, _)| spec.flags & bit != 0)
         .map(|(_, name)| *name)
         .collect();
+    if spec.has_movable_keys() {
+        flag_names.push("movablekeys");
+    }
     r.set_len(flag_names.len());
     for name in flag_names {
         r.simple(name);
@@ -872,7 +875,10 @@ pub fn command_getkeys(ctx: &mut Ctx, args: Args) -> CommandResult {
             "Invalid number of arguments specified for command",
         ));
     }
-    let positions: Vec<usize> = spec.key_positions(target.len()).collect();
+    if spec.has_movable_keys() && spec.numkeys(target).is_none() {
+        return Err(CommandError::err("Invalid arguments specified for command"));
+    }
+    let positions = spec.key_positions(target);
     if positions.is_empty() {
         return Err(CommandError::err("The command has no key arguments"));
     }

@@ -4,7 +4,8 @@
 //! statistics all read it; adding a command is one entry here plus its
 //! handler in the family's file.
 
-use super::{connection, keys, server, strings, transactions, Handler};
+#[allow(unused_imports)]
+use super::{connection, hashes, keys, lists, server, sets, strings, transactions, zsets, Handler};
 use crate::errors::CommandError;
 use crate::protocol::Args;
 use crate::stats::CommandStats;
@@ -71,6 +72,9 @@ pub struct CommandSpec {
     pub first_key: i32,
     pub last_key: i32,
     pub step: i32,
+    /// Position of a `numkeys` argument followed by that many keys
+    /// (LMPOP, ZUNIONSTORE, SINTERCARD...); 0 when the command has none.
+    pub numkeys_at: i32,
     /// Command group as COMMAND DOCS names it (string, generic, connection, server, transactions).
     pub group: &'static str,
     pub since: &'static str,
@@ -96,8 +100,34 @@ impl CommandSpec {
         }
     }
 
-    /// Argument indexes holding keys, for a command of `argc` arguments.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+    /// Argument indexes holding keys in `args`: the fixed range, then the
+    /// keys a valid `numkeys` argument announces (an invalid one announces
+    /// none, and the handler rejects the command before touching a key).
+    pub fn key_positions(&self, args: Args) -> Vec<usize> {
+        let mut positions: Vec<usize> = self.range_key_positions(args.len()).collect();
+        if let Some(count) = self.numkeys(args) {
+            let first = self.numkeys_at as usize + 1;
+            positions.extend(first..first + count);
+        }
+        positions
+    }
+
+    /// The `numkeys` argument when it is a count the arguments can hold.
+    pub fn numkeys(&self, args: Args) -> Option<usize> {
+        if self.numkeys_at <= 0 || args.len() <= self.numkeys_at as usize {
+            return None;
+        }
+        let count = crate::util::parse_i64(&args[self.numkeys_at as usize])?;
+        let room = args.len() - self.numkeys_at as usize - 1;
+        (count > 0 && count as u64 <= room as u64).then_some(count as usize)
+    }
+
+    pub fn has_movable_keys(&self) -> bool {
+        self.numkeys_at > 0
+    }
+
+    /// Indexes of the fixed key range, for a command of `argc` arguments.
+    fn range_key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
         let argc = argc as i32;
         let first = self.first_key;
         let last = if self.last_key < 0 {
@@ -118,6 +148,10 @@ impl CommandSpec {
         match self.group {
             "string" => cats.push("@string"),
             "bitmap" => cats.push("@bitmap"),
+            "hash" => cats.push("@hash"),
+            "list" => cats.push("@list"),
+            "set" => cats.push("@set"),
+            "sorted-set" => cats.push("@sortedset"),
             "generic" => cats.push("@keyspace"),
             "connection" => cats.push("@connection"),
             "transactions" => cats.push("@transaction"),
@@ -180,6 +214,7 @@ const fn cmd(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Co
         first_key: 0,
         last_key: 0,
         step: 0,
+        numkeys_at: 0,
         group: "server",
         since: "1.0.0",
         summary: "",
@@ -227,6 +262,32 @@ const fn keys_at(
         first_key: first,
         last_key: last,
         step,
+        group,
+        summary,
+        lock: LockMode::Keys,
+        ..cmd(name, arity, flags, handler)
+    }
+}
+
+/// A command whose keys follow a `numkeys` argument at `numkeys_at`, after
+/// an optional fixed key at 1 (`dest` of ZUNIONSTORE: pass `dest_key`).
+#[allow(dead_code)] // used as the family tables land
+const fn numkeys(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    numkeys_at: i32,
+    dest_key: bool,
+    group: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    let fixed = if dest_key { 1 } else { 0 };
+    CommandSpec {
+        first_key: fixed,
+        last_key: fixed,
+        step: fixed,
+        numkeys_at,
         group,
         summary,
         lock: LockMode::Keys,
@@ -741,6 +802,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     whole("discard", 1, NOSCRIPT | CONN | ALLOW_BUSY | NO_QUEUE, "transactions", "Discards a transaction.", transactions::discard),
     keys_at("watch", -2, NOSCRIPT | CONN | ALLOW_BUSY | NO_QUEUE, 1, -1, 1, "transactions", "Monitors changes to keys to determine the execution of a transaction.", transactions::watch),
     whole("unwatch", 1, NOSCRIPT | CONN | ALLOW_BUSY, "transactions", "Forgets about watched keys of a transaction.", transactions::unwatch),
+    // Hashes (commands/hashes.rs): entries go below this line.
+
+    // ---- end of hashes
+    // Lists (commands/lists.rs): entries go below this line.
+
+    // ---- end of lists
+    // Sets (commands/sets.rs): entries go below this line.
+
+    // ---- end of sets
+    // Sorted sets (commands/zsets.rs): entries go below this line.
+
+    // ---- end of sorted sets
 ];
 
 /// One remembered name -> entry lookup (see `Client::last_lookup`).

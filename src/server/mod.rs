@@ -41,6 +41,11 @@ pub struct HotConfig {
     pub idle_timeout_s: AtomicU64,
     pub protected_mode: AtomicBool,
     pub maxmemory: AtomicU64,
+    pub hash_max_listpack_entries: AtomicUsize,
+    pub hash_max_listpack_value: AtomicUsize,
+    pub set_max_intset_entries: AtomicUsize,
+    pub zset_max_listpack_entries: AtomicUsize,
+    pub zset_max_listpack_value: AtomicUsize,
 }
 
 impl HotConfig {
@@ -62,6 +67,28 @@ impl HotConfig {
         self.maxmemory.store(config.maxmemory, Ordering::Relaxed);
         self.protected_mode
             .store(config.protected_mode, Ordering::Relaxed);
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        self.hash_max_listpack_entries
+            .store(size(config.hash_max_listpack_entries), Ordering::Relaxed);
+        self.hash_max_listpack_value
+            .store(size(config.hash_max_listpack_value), Ordering::Relaxed);
+        self.set_max_intset_entries
+            .store(size(config.set_max_intset_entries), Ordering::Relaxed);
+        self.zset_max_listpack_entries
+            .store(size(config.zset_max_listpack_entries), Ordering::Relaxed);
+        self.zset_max_listpack_value
+            .store(size(config.zset_max_listpack_value), Ordering::Relaxed);
+    }
+
+    /// The encoding thresholds as they stand now.
+    pub fn encoding_limits(&self) -> crate::storage::EncodingLimits {
+        crate::storage::EncodingLimits {
+            hash_max_listpack_entries: self.hash_max_listpack_entries.load(Ordering::Relaxed),
+            hash_max_listpack_value: self.hash_max_listpack_value.load(Ordering::Relaxed),
+            set_max_intset_entries: self.set_max_intset_entries.load(Ordering::Relaxed),
+            zset_max_listpack_entries: self.zset_max_listpack_entries.load(Ordering::Relaxed),
+            zset_max_listpack_value: self.zset_max_listpack_value.load(Ordering::Relaxed),
+        }
     }
 }
 

@@ -44,6 +44,22 @@ fn process_seed() -> u64 {
     *SEED.get_or_init(rand::random::<u64>)
 }
 
+impl<V: Clone> Clone for Dict<V> {
+    fn clone(&self) -> Self {
+        let mut copy = Dict::new();
+        for (key, value) in self.iter() {
+            copy.insert(key, value.clone());
+        }
+        copy
+    }
+}
+
+impl<V> std::fmt::Debug for Dict<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dict({} entries)", self.len)
+    }
+}
+
 impl<V> Default for Dict<V> {
     fn default() -> Self {
         Self::new()

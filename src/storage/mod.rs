@@ -25,11 +25,17 @@
 
 pub mod dict;
 pub mod expiry;
+pub mod hash;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 pub use dict::{Dict, Lookup};
 pub use expiry::ExpiryIndex;
-pub use value::{Entry, Score, SortedSet, Value};
+pub use hash::Hash;
+pub use set::Set;
+pub use value::{EncodingLimits, Entry, List, Value, WrongType};
+pub use zset::{Score, ZSet};
 
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
@@ -62,6 +68,10 @@ pub struct DbShard {
     watched: HashMap<Box<[u8]>, Vec<Arc<WatchEntry>>>,
     /// Keys removed because they expired (lazily or actively).
     pub expired_keys: u64,
+    /// Keys that clients are blocked on (BLPOP and friends), with how many wait on each.
+    blocked: HashMap<Box<[u8]>, usize>,
+    /// Blocked-on keys that gained elements since the last `take_ready`.
+    ready: Vec<Box<[u8]>>,
 }
 
 impl DbShard {
@@ -120,6 +130,9 @@ impl DbShard {
     /// Stores `value` under `key` with the given deadline (0: none), replacing
     /// whatever was there.
     pub fn set(&mut self, key: &[u8], value: Value, expires_at: u64, now_ms: u64) {
+        if value.can_serve_blocked() {
+            self.signal_ready(key);
+        }
         let mut entry = Entry::new(value);
         entry.expires_at = expires_at;
         entry.accessed = (now_ms / 1000) as u32;
@@ -131,6 +144,9 @@ impl DbShard {
 
     /// Inserts a whole entry (RENAME, MOVE, COPY keep deadlines and access data).
     pub fn put_entry(&mut self, key: &[u8], entry: Entry) {
+        if entry.value.can_serve_blocked() {
+            self.signal_ready(key);
+        }
         let deadline = entry.expires_at;
         let old_deadline = self
             .dict
@@ -200,6 +216,48 @@ impl DbShard {
     pub fn put_data(&mut self, data: TableData) {
         self.dict = data.0;
         self.expires = data.1;
+        // SWAPDB: a blocked-on key that exists in the new contents can serve its waiters.
+        let present: Vec<Box<[u8]>> = self
+            .blocked
+            .keys()
+            .filter(|key| self.dict.contains_key(key))
+            .cloned()
+            .collect();
+        for key in present {
+            self.signal_ready(&key);
+        }
+    }
+
+    // ---- blocking-pop support --------------------------------------------
+
+    /// Records one more client blocked on `key`.
+    pub fn block_key(&mut self, key: &[u8]) {
+        *self.blocked.entry(Box::from(key)).or_default() += 1;
+    }
+
+    /// Records one client fewer blocked on `key`.
+    pub fn unblock_key(&mut self, key: &[u8]) {
+        if let Some(count) = self.blocked.get_mut(key) {
+            *count -= 1;
+            if *count == 0 {
+                self.blocked.remove(key);
+            }
+        }
+    }
+
+    /// Notes that `key` gained elements, if a client is blocked on it.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        if self.blocked.is_empty() || !self.blocked.contains_key(key) {
+            return;
+        }
+        if !self.ready.iter().any(|k| &**k == key) {
+            self.ready.push(Box::from(key));
+        }
+    }
+
+    /// The blocked-on keys that gained elements since the last call.
+    pub fn take_ready(&mut self) -> Vec<Box<[u8]>> {
+        std::mem::take(&mut self.ready)
     }
 
     // ---- WATCH support -------------------------------------------------
@@ -462,6 +520,19 @@ impl<'a> Locked<'a> {
         }
     }
 
+    /// Every (database, key) that became ready for blocked clients in the held shards.
+    pub fn take_ready(&mut self) -> Vec<(usize, Box<[u8]>)> {
+        let mut ready = Vec::new();
+        for shard in self.shards_mut() {
+            for (db, table) in shard.dbs.iter_mut().enumerate() {
+                if !table.ready.is_empty() {
+                    ready.extend(table.take_ready().into_iter().map(|key| (db, key)));
+                }
+            }
+        }
+        ready
+    }
+
     pub fn holds_all(&self) -> bool {
         matches!(self.held, Held::All(_))
     }
@@ -538,6 +609,70 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn set_expiry(&mut self, key: &[u8], expires_at: u64) -> bool {
         let now = self.now_ms;
         self.table(key).set_expiry(key, expires_at, now)
+    }
+
+    /// The value at `key` as type `T`, for reading (None: no such key).
+    pub fn read_as<T: ?Sized>(
+        &mut self,
+        key: &[u8],
+        pick: impl FnOnce(&mut Value) -> Result<&mut T, WrongType>,
+    ) -> Result<Option<&mut T>, WrongType> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(entry) => pick(&mut entry.value).map(Some),
+        }
+    }
+
+    /// The value at `key` as type `T`, about to be modified (watchers are
+    /// told); None: no such key. A wrong type changes nothing.
+    pub fn write_as<T: ?Sized>(
+        &mut self,
+        key: &[u8],
+        pick: impl Fn(&mut Value) -> Result<&mut T, WrongType>,
+    ) -> Result<Option<&mut T>, WrongType> {
+        match self.peek(key) {
+            None => return Ok(None),
+            Some(entry) => {
+                pick(&mut entry.value)?;
+            }
+        }
+        match self.get_for_write(key) {
+            None => Ok(None),
+            Some(entry) => pick(&mut entry.value).map(Some),
+        }
+    }
+
+    /// Like `write_as`, creating the key with `create()` when it is absent.
+    pub fn write_or_create_as<T: ?Sized>(
+        &mut self,
+        key: &[u8],
+        pick: impl Fn(&mut Value) -> Result<&mut T, WrongType>,
+        create: impl FnOnce() -> Value,
+    ) -> Result<&mut T, WrongType> {
+        if self.peek(key).is_none() {
+            self.set(key, create(), 0);
+        }
+        match self.write_as(key, pick)? {
+            Some(value) => Ok(value),
+            // `set` above stored a live key; only a zero-deadline entry could vanish, and it has none.
+            None => Err(WrongType),
+        }
+    }
+
+    /// Deletes `key` if it holds an empty aggregate (Redis never keeps one). True if deleted.
+    pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
+        let empty = self
+            .peek(key)
+            .is_some_and(|e| e.value.aggregate_len() == Some(0));
+        if empty {
+            self.remove(key);
+        }
+        empty
+    }
+
+    /// Notes that `key` gained elements, for clients blocked on it.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        self.table(key).signal_ready(key);
     }
 
     /// Every `DbShard` of database `db` (requires all shards held).

@@ -1,43 +1,56 @@
 //! Values and keyspace entries: what one key holds.
 //!
-//! A string is its bytes; the other types use ordinary collections for now
-//! (hashes, lists, sets and sorted sets are filled in by the data-types work).
+//! Each type keeps Redis's two encodings where Redis has two, because
+//! OBJECT ENCODING, the `*-max-listpack-*` settings and the memory figures
+//! depend on them: a small hash is a flat vector (`listpack`), a large one a
+//! `Dict` (`hashtable`); a set of integers is a sorted `Vec<i64>` (`intset`);
+//! a sorted set is small (`listpack`) or a skiplist with a member index
+//! (`skiplist`). Conversions go one way, small to large, as in Redis.
+//! Lists are a `VecDeque` (Redis 7.0 calls every list a `quicklist`).
+//!
 //! Nothing here knows about shards, locks or commands.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use super::hash::Hash;
+use super::set::Set;
+use super::zset::ZSet;
+use std::collections::VecDeque;
 
-/// A sorted-set score ordered totally (NaN never enters a sorted set).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Score(pub f64);
+/// The thresholds that decide when a small encoding converts to a large one
+/// (`hash-max-listpack-entries` and friends), read once per command.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+}
 
-impl Eq for Score {}
-
-impl PartialOrd for Score {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+        }
     }
 }
 
-impl Ord for Score {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
+/// The value held a different type than the command works on (WRONGTYPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongType;
 
-/// Members by score and scores by member.
-#[derive(Debug, Clone, Default)]
-pub struct SortedSet {
-    pub by_member: HashMap<Vec<u8>, f64>,
-    pub by_score: BTreeSet<(Score, Vec<u8>)>,
-}
+pub type List = VecDeque<Vec<u8>>;
 
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Vec<u8>),
-    List(VecDeque<Vec<u8>>),
-    Hash(HashMap<Vec<u8>, Vec<u8>>),
-    Set(HashSet<Vec<u8>>),
-    SortedSet(Box<SortedSet>),
+    List(List),
+    Hash(Hash),
+    Set(Set),
+    SortedSet(Box<ZSet>),
 }
 
 impl Value {
@@ -65,27 +78,9 @@ impl Value {
                 }
             }
             Value::List(_) => "quicklist",
-            Value::Hash(h) => {
-                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
-                    "listpack"
-                } else {
-                    "hashtable"
-                }
-            }
-            Value::Set(s) => {
-                if s.len() <= 512 && s.iter().all(|m| crate::util::parse_i64(m).is_some()) {
-                    "intset"
-                } else {
-                    "hashtable"
-                }
-            }
-            Value::SortedSet(z) => {
-                if z.by_member.len() <= 128 && z.by_member.keys().all(|m| m.len() <= 64) {
-                    "listpack"
-                } else {
-                    "skiplist"
-                }
-            }
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::SortedSet(z) => z.encoding_name(),
         }
     }
 
@@ -93,13 +88,58 @@ impl Value {
     pub fn approx_size(&self) -> usize {
         match self {
             Value::Str(bytes) => bytes.capacity(),
-            Value::List(l) => l.iter().map(|e| e.capacity() + 24).sum(),
-            Value::Hash(h) => h
-                .iter()
-                .map(|(k, v)| k.capacity() + v.capacity() + 64)
-                .sum(),
-            Value::Set(s) => s.iter().map(|m| m.capacity() + 40).sum(),
-            Value::SortedSet(z) => z.by_member.keys().map(|m| 2 * m.capacity() + 80).sum(),
+            Value::List(l) => {
+                l.capacity() * std::mem::size_of::<Vec<u8>>()
+                    + l.iter().map(|e| e.capacity()).sum::<usize>()
+            }
+            Value::Hash(h) => h.approx_size(),
+            Value::Set(s) => s.approx_size(),
+            Value::SortedSet(z) => z.approx_size(),
+        }
+    }
+
+    /// Elements in an aggregate (0 for a string): an aggregate at 0 is deleted.
+    pub fn aggregate_len(&self) -> Option<usize> {
+        match self {
+            Value::Str(_) => None,
+            Value::List(l) => Some(l.len()),
+            Value::Hash(h) => Some(h.len()),
+            Value::Set(s) => Some(s.len()),
+            Value::SortedSet(z) => Some(z.len()),
+        }
+    }
+
+    /// Whether pushing to this key can serve a client blocked on it (lists
+    /// and sorted sets are what blocking pops wait for).
+    pub fn can_serve_blocked(&self) -> bool {
+        matches!(self, Value::List(_) | Value::SortedSet(_))
+    }
+
+    pub fn as_list_mut(&mut self) -> Result<&mut List, WrongType> {
+        match self {
+            Value::List(l) => Ok(l),
+            _ => Err(WrongType),
+        }
+    }
+
+    pub fn as_hash_mut(&mut self) -> Result<&mut Hash, WrongType> {
+        match self {
+            Value::Hash(h) => Ok(h),
+            _ => Err(WrongType),
+        }
+    }
+
+    pub fn as_set_mut(&mut self) -> Result<&mut Set, WrongType> {
+        match self {
+            Value::Set(s) => Ok(s),
+            _ => Err(WrongType),
+        }
+    }
+
+    pub fn as_zset_mut(&mut self) -> Result<&mut ZSet, WrongType> {
+        match self {
+            Value::SortedSet(z) => Ok(z),
+            _ => Err(WrongType),
         }
     }
 }

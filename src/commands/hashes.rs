@@ -1,0 +1,1 @@
+//! The hash family: HSET, HGET, HINCRBY, HRANDFIELD, HSCAN and the rest.

@@ -1,0 +1,1 @@
+//! The list family: pushes, pops, ranges, moves, and the blocking pops.

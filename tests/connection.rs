@@ -1057,7 +1057,6 @@ async fn command_info_get_reports_arity_flags_keys_and_categories() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: COMMAND INFO key specs carry no flags yet (Redis 7.0: [RO, access] for GET)"]
 async fn command_info_get_reports_key_specs() {
     let (_s, mut raw) = setup().await;
     let reply = raw.cmd(&["COMMAND", "INFO", "GET"]).await;

@@ -362,7 +362,6 @@ async fn tcl_protocol_desync_keep_writing_until_closed() {
 
 /// redis-server: `$-1\r\n`, open. cachet: `-ERR unknown command 'srandmember', with args beginning with: 'nonexisting_key' \r\n`, open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: sets are not implemented (SRANDMEMBER is an unknown command)"]
 async fn tcl_raw_protocol_response() {
     check(
         Setup::Plain,
@@ -373,7 +372,6 @@ async fn tcl_raw_protocol_response() {
 
 /// redis-server: `:1\r\n*1\r\n$1\r\na\r\n`, open. cachet: two unknown-command errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: sets are not implemented (SADD, SRANDMEMBER are unknown commands)"]
 async fn tcl_raw_protocol_response_multiline() {
     let mut bytes = resp(&[b"sadd", b"ss", b"a"]);
     bytes.extend(resp(&[b"srandmember", b"ss", b"100"]));
@@ -387,7 +385,6 @@ async fn tcl_raw_protocol_response_multiline() {
 /// then `$39\r\nSome real reply following the attribute\r\n`; cachet's DEBUG
 /// has no PROTOCOL subcommand (`-ERR unknown subcommand 'protocol'. Try DEBUG HELP.`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: DEBUG PROTOCOL is not implemented"]
 async fn tcl_resp3_attributes() {
     let mut bytes = resp(&[b"hello", b"3"]);
     bytes.extend(resp(&[b"debug", b"protocol", b"attrib"]));
@@ -397,7 +394,6 @@ async fn tcl_resp3_attributes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: DEBUG PROTOCOL is not implemented"]
 async fn tcl_resp3_attributes_on_resp2() {
     let mut bytes = resp(&[b"hello", b"2"]);
     bytes.extend(resp(&[b"debug", b"protocol", b"attrib"]));
@@ -405,7 +401,6 @@ async fn tcl_resp3_attributes_on_resp2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: DEBUG PROTOCOL is not implemented"]
 async fn tcl_big_number_parsing() {
     let mut bytes = resp(&[b"hello", b"3"]);
     bytes.extend(resp(&[b"debug", b"protocol", b"bignum"]));
@@ -413,7 +408,6 @@ async fn tcl_big_number_parsing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: DEBUG PROTOCOL is not implemented"]
 async fn tcl_bool_parsing() {
     let mut bytes = resp(&[b"hello", b"3"]);
     bytes.extend(resp(&[b"debug", b"protocol", b"true"]));
@@ -425,7 +419,6 @@ async fn tcl_bool_parsing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: DEBUG PROTOCOL is not implemented"]
 async fn tcl_verbatim_string_parsing() {
     let mut bytes = resp(&[b"hello", b"3"]);
     bytes.extend(resp(&[b"debug", b"protocol", b"verbatim"]));
@@ -486,7 +479,6 @@ async fn tcl_argument_rewriting_issue_9598() {
 /// redis-server: the RPUSHes answer `:1` and `:1`, the BLPOP connection gets
 /// `*2\r\n$6\r\nnolist\r\n$1\r\na\r\n` twice. cachet: unknown-command errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet differs: lists are not implemented (BLPOP, RPUSH are unknown commands)"]
 async fn tcl_regression_blocking_ops_and_pipelining() {
     async fn scenario(addr: std::net::SocketAddr) -> (Vec<u8>, Vec<u8>) {
         use tokio::io::AsyncWriteExt;

@@ -443,7 +443,6 @@ async fn incrbyfloat_formats_like_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "cachet bug: INCRBYFLOAT computes in f64: 0.1 + 0.2 gives 0.30000000000000004; Redis (long double) gives 0.3"]
 async fn incrbyfloat_uses_long_double_precision() {
     // Redis computes in long double and prints with %.17Lf: 0.1 + 0.2 is 0.3.
     let (s, mut c) = setup().await;

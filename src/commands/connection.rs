@@ -417,6 +417,26 @@ pub fn client_reply(ctx: &mut Ctx, args: Args) -> CommandResult {
     Ok(())
 }
 
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: releases a client blocked in BLPOP
+/// and friends, as if it timed out or with the UNBLOCKED error.
+pub fn client_unblock(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let id = super::parse_int(&args[2])?;
+    let error = match args.len() {
+        3 => false,
+        4 if eq_ignore_case(&args[3], "timeout") => false,
+        4 if eq_ignore_case(&args[3], "error") => true,
+        4 => {
+            return Err(CommandError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+        _ => return Err(CommandError::Syntax),
+    };
+    let unblocked = u64::try_from(id).is_ok_and(|id| ctx.shared.blocking.unblock(id, error));
+    ctx.reply.integer(i64::from(unblocked));
+    Ok(())
+}
+
 pub fn client_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
     super::server::write_help(
         ctx,
@@ -444,6 +464,8 @@ pub fn client_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
             "    Assign the name <name> to the current connection.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
         ],
     );
     Ok(())

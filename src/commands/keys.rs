@@ -143,6 +143,43 @@ impl ScanOptions {
     }
 }
 
+/// Walks a collection for HSCAN, SSCAN or ZSCAN the way Redis's
+/// `scanGenericCommand` does: `step` visits one bucket from a cursor,
+/// appends what it found to `items` (`per_member` items per member: 2 for a
+/// field and its value) and returns the next cursor. Stops at cursor 0, at
+/// COUNT members collected, or after ten times as many steps; then drops
+/// the members MATCH rejects. Returns the cursor to hand back.
+pub fn scan_collection(
+    options: &ScanOptions,
+    per_member: usize,
+    items: &mut Vec<Vec<u8>>,
+    mut step: impl FnMut(u64, &mut Vec<Vec<u8>>) -> u64,
+) -> u64 {
+    let wanted = options.count.saturating_mul(per_member as i64);
+    let mut iterations_left = wanted.saturating_mul(10);
+    let mut cursor = options.cursor;
+    loop {
+        cursor = step(cursor, items);
+        if cursor == 0 || iterations_left == 0 || items.len() as i64 >= wanted {
+            break;
+        }
+        iterations_left -= 1;
+    }
+    if options.pattern.is_some() {
+        let mut kept = Vec::with_capacity(items.len());
+        let mut chunks = std::mem::take(items).into_iter();
+        while let Some(member) = chunks.next() {
+            let rest: Vec<Vec<u8>> = chunks.by_ref().take(per_member - 1).collect();
+            if options.matches(&member) {
+                kept.push(member);
+                kept.extend(rest);
+            }
+        }
+        *items = kept;
+    }
+    cursor
+}
+
 /// Writes a SCAN-family reply: the next cursor, then the items.
 pub fn write_scan_reply<T: AsRef<[u8]>>(ctx: &mut Ctx, cursor: u64, items: &[T]) {
     ctx.reply.array_len(2);

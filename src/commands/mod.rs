@@ -14,8 +14,10 @@ pub mod connection;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod sampling;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 pub mod transactions;
@@ -23,6 +25,7 @@ pub mod zsets;
 
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::{Args, ReplyWriter};
+use crate::server::blocking;
 use crate::server::client::{Client, ReplyMode};
 use crate::server::Shared;
 use crate::storage::{KeyView, Locked};
@@ -42,6 +45,48 @@ pub type Handler = fn(&mut Ctx, Args) -> CommandResult;
 impl Ctx<'_, '_> {
     pub fn now_ms(&self) -> u64 {
         self.keys.now_ms
+    }
+
+    /// Blocks the client on `keys` until one of them gains elements or
+    /// `timeout` passes (None: forever); the command runs again then (see
+    /// `server::blocking`). Must be called with the keys' shards held, i.e.
+    /// from the blocking command's handler.
+    pub fn block<'x>(
+        &mut self,
+        args: Args,
+        keys: impl Iterator<Item = &'x [u8]>,
+        timeout: Option<std::time::Duration>,
+        wants: &'static str,
+    ) {
+        let mut distinct: Vec<Box<[u8]>> = Vec::new();
+        for key in keys {
+            if !distinct.iter().any(|d| &**d == key) {
+                distinct.push(key.into());
+            }
+        }
+        for key in &distinct {
+            self.keys.table(key).block_key(key);
+        }
+        let (front, deadline) = match self.client.block_retry {
+            Some(deadline) => (true, deadline),
+            // A deadline past what the clock can hold is never reached.
+            None => (
+                false,
+                timeout.and_then(|t| tokio::time::Instant::now().checked_add(t)),
+            ),
+        };
+        let waiter = blocking::Waiter::new(self.client.id, self.keys.db, distinct, wants);
+        self.shared.blocking.register(waiter.clone(), front);
+        self.client.blocked = Some(blocking::BlockedCommand {
+            waiter,
+            args: crate::protocol::OwnedArgs::from_slices(args.iter()),
+            deadline,
+        });
+    }
+
+    /// Whether a blocking command may block now (not inside EXEC).
+    pub fn may_block(&self) -> bool {
+        !self.client.deny_blocking
     }
 
     /// The `*-max-listpack-*` / `set-max-intset-entries` thresholds.
@@ -103,17 +148,34 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
     let mut locked = match spec.lock {
         LockMode::Nothing => shared.keyspace.lock_nothing(),
         LockMode::All => shared.keyspace.lock_all(),
-        LockMode::Keys => {
-            if spec.first_key > 0 && spec.step == 0 {
-                shared.keyspace.lock_one(args.get(spec.first_key as usize))
-            } else {
-                shared
+        LockMode::Keys => match shared.commands.single_key(index) {
+            Some(position) => shared.keyspace.lock_one(args.get(position)),
+            // Keys the specs cannot find (a bad numkeys) are not locked: the
+            // handler rejects such a command before touching any key.
+            None => match spec.find_keys(args, true) {
+                Ok(keys) => shared
                     .keyspace
-                    .lock_keys(spec.key_positions(args).into_iter().map(|i| args.get(i)))
-            }
-        }
+                    .lock_keys(keys.iter().map(|k| args.get(k.position))),
+                Err(_) => shared.keyspace.lock_nothing(),
+            },
+        },
     };
     run_locked(shared, client, &mut reply, &mut locked, index, args, now_ms);
+    if shared.blocking.any() {
+        client.ready_keys.extend(locked.take_ready());
+    }
+}
+
+/// Parses a blocking command's timeout in seconds (fractions allowed; 0:
+/// forever), as Redis 7.0 reads it.
+pub fn parse_timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, CommandError> {
+    use crate::util::c_numbers::{timeout_ms, TimeoutError};
+    match timeout_ms(arg) {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
+        Err(TimeoutError::Negative) => Err(CommandError::err("timeout is negative")),
+        Err(TimeoutError::NotANumber) => Err(CommandError::Timeout),
+    }
 }
 
 /// Runs a command whose shards are already held (directly, or queued in EXEC).
@@ -141,14 +203,12 @@ pub fn run_locked<'k>(
             shared,
             client,
             reply: reply.reborrow(),
-            keys: KeyView {
-                keyspace: &shared.keyspace,
-                locked,
-                db,
-                now_ms,
-            },
+            keys: KeyView::new(&shared.keyspace, locked, db, now_ms),
         };
-        (spec.handler)(&mut ctx, args)
+        let result = (spec.handler)(&mut ctx, args);
+        ctx.client.counters.hits += ctx.keys.hits;
+        ctx.client.counters.misses += ctx.keys.misses;
+        result
     };
     let failed = result.is_err();
     if let Err(error) = result {
@@ -267,6 +327,19 @@ pub fn quote_args_for_error(args: Args) -> Vec<u8> {
         out.extend_from_slice(b"' ");
     }
     out
+}
+
+/// Parses an integer that must lie in `min..=max`, with Redis's
+/// `getRangeLongFromObjectOrReply` errors.
+pub fn parse_range_int(arg: &[u8], min: i64, max: i64) -> Result<i64, CommandError> {
+    let value = parse_int(arg)?;
+    if value < min || value > max {
+        return Err(CommandError::err(format!(
+            "value is out of range, value must between {} and {}",
+            min, max
+        )));
+    }
+    Ok(value)
 }
 
 /// Parses an integer argument or answers Redis's "not an integer" error.

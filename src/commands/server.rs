@@ -3,7 +3,7 @@
 //! shared state (configuration, statistics, the command table); INFO also
 //! reads the locked keyspace for its keyspace section.
 
-use super::table::{flags as cmd_flags, CommandSpec};
+use super::table::{flags as cmd_flags, key_flags, BeginSearch, CommandSpec, FindKeys, KeySpec};
 use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
@@ -163,9 +163,10 @@ fn info_server(ctx: &Ctx) -> String {
 fn info_clients(ctx: &Ctx) -> String {
     let config = ctx.shared.config.read();
     format!(
-        "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+        "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
         ctx.shared.clients.len(),
         config.maxclients,
+        ctx.shared.blocking.blocked_clients(),
     )
 }
 
@@ -372,7 +373,7 @@ fn info_latencystats(ctx: &Ctx) -> String {
             .map(|p| {
                 format!(
                     "p{}={:.3}",
-                    crate::util::format_double(*p),
+                    crate::util::format_trimmed_fixed(*p),
                     histogram.value_at_quantile(p / 100.0) as f64
                 )
             })
@@ -543,6 +544,63 @@ pub fn monitor(ctx: &mut Ctx, _args: Args) -> CommandResult {
     Ok(())
 }
 
+/// DEBUG PROTOCOL <type>: one sample reply of each protocol type, as
+/// Redis sends them (client libraries test their parsers with it).
+fn debug_protocol(ctx: &mut Ctx, name: &[u8]) -> CommandResult {
+    let r = &mut ctx.reply;
+    let is = |t: &str| eq_ignore_case(name, t);
+    if is("string") {
+        r.bulk(b"Hello World");
+    } else if is("integer") {
+        r.integer(12345);
+    } else if is("double") {
+        r.double(3.141);
+    } else if is("bignum") {
+        r.big_number("1234567999999999999999999999999999999");
+    } else if is("null") {
+        r.null();
+    } else if is("array") || is("set") {
+        if is("array") {
+            r.array_len(3);
+        } else {
+            r.set_len(3);
+        }
+        for j in 0..3 {
+            r.integer(j);
+        }
+    } else if is("map") {
+        r.map_len(3);
+        for j in 0..3 {
+            r.integer(j);
+            r.boolean(j == 1);
+        }
+    } else if is("attrib") {
+        if r.is_resp3() {
+            r.attribute_len(1);
+            r.bulk(b"key-popularity");
+            r.array_len(2);
+            r.bulk(b"key:123");
+            r.integer(90);
+        }
+        r.bulk(b"Some real reply following the attribute");
+    } else if is("push") {
+        if !r.is_resp3() {
+            return Err(CommandError::err("RESP2 is not supported by this command"));
+        }
+        r.push_len(2);
+        r.bulk(b"server-cpu-usage");
+        r.integer(42);
+        r.bulk(b"Some real reply following the push reply");
+    } else if is("true") || is("false") {
+        r.boolean(is("true"));
+    } else if is("verbatim") {
+        r.verbatim("This is a verbatim\nstring");
+    } else {
+        return Err(CommandError::err("Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"));
+    }
+    Ok(())
+}
+
 pub fn debug(ctx: &mut Ctx, args: Args) -> CommandResult {
     let sub = &args[1];
     if eq_ignore_case(sub, "sleep") && args.len() == 3 {
@@ -559,6 +617,8 @@ pub fn debug(ctx: &mut Ctx, args: Args) -> CommandResult {
             .active_expire
             .store(on, Ordering::Relaxed);
         ctx.reply.ok();
+    } else if eq_ignore_case(sub, "protocol") && args.len() == 3 {
+        debug_protocol(ctx, &args[2])?;
     } else if eq_ignore_case(sub, "log") && args.len() == 3 {
         tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
         ctx.reply.ok();
@@ -569,6 +629,10 @@ pub fn debug(ctx: &mut Ctx, args: Args) -> CommandResult {
             &[
                 "LOG <message>",
                 "    Write <message> to the server log.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type. <type> can be: string,",
+                "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+                "    true, false.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
                 "SLEEP <seconds>",
@@ -677,68 +741,137 @@ pub fn slowlog_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
 // ---- COMMAND ----------------------------------------------------------
 
 fn write_command_info(ctx: &mut Ctx, spec: &CommandSpec) {
+    let legacy = spec.legacy_range();
     let r = &mut ctx.reply;
     r.array_len(10);
     r.bulk(spec.full_name().as_bytes());
     r.integer(spec.arity as i64);
-    let mut flag_names: Vec<&str> = cmd_flags::NAMES
-        .iter()
-        .filter(|(bit, _)| spec.flags & bit != 0)
-        .map(|(_, name)| *name)
-        .collect();
-    if spec.has_movable_keys() {
-        flag_names.push("movablekeys");
+    let mut flag_names: Vec<&str> = Vec::new();
+    for (bit, name) in cmd_flags::NAMES {
+        // `movablekeys` is derived, and Redis lists it just before allow_busy.
+        if *bit == cmd_flags::ALLOW_BUSY && legacy.movable {
+            flag_names.push("movablekeys");
+        }
+        if spec.flags & bit != 0 {
+            flag_names.push(name);
+        }
     }
     r.set_len(flag_names.len());
     for name in flag_names {
         r.simple(name);
     }
-    let has_keys = spec.first_key > 0;
-    r.integer(spec.first_key as i64);
-    r.integer(spec.last_key as i64);
-    r.integer(if has_keys { spec.step.max(1) as i64 } else { 0 });
+    r.integer(legacy.first as i64);
+    r.integer(legacy.last as i64);
+    r.integer(legacy.step as i64);
     let cats = spec.acl_categories();
     r.set_len(cats.len());
     for cat in cats {
         r.simple(cat);
     }
-    r.set_len(0);
-    if has_keys {
-        r.array_len(1);
-        r.map_len(3);
-        r.bulk(b"flags");
-        r.set_len(0);
-        r.bulk(b"begin_search");
-        r.map_len(2);
-        r.bulk(b"type");
-        r.bulk(b"index");
-        r.bulk(b"spec");
-        r.map_len(1);
-        r.bulk(b"index");
-        r.integer(spec.first_key as i64);
-        r.bulk(b"find_keys");
-        r.map_len(2);
-        r.bulk(b"type");
-        r.bulk(b"range");
-        r.bulk(b"spec");
-        r.map_len(3);
-        r.bulk(b"lastkey");
-        r.integer(if spec.last_key < 0 {
-            spec.last_key as i64
-        } else {
-            (spec.last_key - spec.first_key) as i64
-        });
-        r.bulk(b"keystep");
-        r.integer(spec.step.max(1) as i64);
-        r.bulk(b"limit");
-        r.integer(0);
-    } else {
-        r.array_len(0);
+    r.set_len(spec.tips.len());
+    for tip in spec.tips {
+        r.bulk(tip.as_bytes());
+    }
+    r.set_len(spec.key_specs.len());
+    for key_spec in spec.key_specs {
+        write_key_spec(r, key_spec);
     }
     let subs = spec.subcommands;
-    ctx.reply.array_len(subs.len());
+    if subs.is_empty() {
+        ctx.reply.set_len(0);
+    } else {
+        ctx.reply.array_len(subs.len());
+    }
     for sub in subs {
         write_command_info(ctx, sub);
+    }
+}
+
+fn write_key_flags(r: &mut crate::protocol::ReplyWriter, flags: u16) {
+    let names: Vec<&str> = key_flags::NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    r.set_len(names.len());
+    for name in names {
+        r.simple(name);
+    }
+}
+
+fn write_key_spec(r: &mut crate::protocol::ReplyWriter, key_spec: &KeySpec) {
+    let noted = !key_spec.notes.is_empty();
+    r.map_len(3 + usize::from(noted));
+    if noted {
+        r.bulk(b"notes");
+        r.bulk(key_spec.notes.as_bytes());
+    }
+    r.bulk(b"flags");
+    write_key_flags(r, key_spec.flags);
+    r.bulk(b"begin_search");
+    r.map_len(2);
+    r.bulk(b"type");
+    match key_spec.begin {
+        BeginSearch::Unknown => {
+            r.bulk(b"unknown");
+            r.bulk(b"spec");
+            r.map_len(0);
+        }
+        BeginSearch::Index(index) => {
+            r.bulk(b"index");
+            r.bulk(b"spec");
+            r.map_len(1);
+            r.bulk(b"index");
+            r.integer(index as i64);
+        }
+        BeginSearch::Keyword {
+            keyword,
+            start_from,
+        } => {
+            r.bulk(b"keyword");
+            r.bulk(b"spec");
+            r.map_len(2);
+            r.bulk(b"keyword");
+            r.bulk(keyword.as_bytes());
+            r.bulk(b"startfrom");
+            r.integer(start_from as i64);
+        }
+    }
+    r.bulk(b"find_keys");
+    r.map_len(2);
+    r.bulk(b"type");
+    match key_spec.find {
+        FindKeys::Unknown => {
+            r.bulk(b"unknown");
+            r.bulk(b"spec");
+            r.map_len(0);
+        }
+        FindKeys::Range { last, step, limit } => {
+            r.bulk(b"range");
+            r.bulk(b"spec");
+            r.map_len(3);
+            r.bulk(b"lastkey");
+            r.integer(last as i64);
+            r.bulk(b"keystep");
+            r.integer(step as i64);
+            r.bulk(b"limit");
+            r.integer(limit as i64);
+        }
+        FindKeys::Keynum {
+            count_at,
+            first,
+            step,
+        } => {
+            r.bulk(b"keynum");
+            r.bulk(b"spec");
+            r.map_len(3);
+            r.bulk(b"keynumidx");
+            r.integer(count_at as i64);
+            r.bulk(b"firstkey");
+            r.integer(first as i64);
+            r.bulk(b"keystep");
+            r.integer(step as i64);
+        }
     }
 }
 
@@ -780,14 +913,37 @@ pub fn command_info(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 fn write_command_docs(ctx: &mut Ctx, spec: &CommandSpec) {
+    let r = &mut ctx.reply;
     let has_subs = !spec.subcommands.is_empty();
-    ctx.reply.map_len(if has_subs { 4 } else { 3 });
-    ctx.reply.bulk(b"summary");
-    ctx.reply.bulk(spec.summary.as_bytes());
-    ctx.reply.bulk(b"since");
-    ctx.reply.bulk(spec.since.as_bytes());
-    ctx.reply.bulk(b"group");
-    ctx.reply.bulk(spec.group.as_bytes());
+    let deprecated = !spec.deprecated_since.is_empty();
+    let has_complexity = !spec.complexity.is_empty();
+    let fields = 3
+        + usize::from(has_complexity)
+        + usize::from(spec.doc_flag.is_some())
+        + 2 * usize::from(deprecated)
+        + usize::from(has_subs);
+    r.map_len(fields);
+    r.bulk(b"summary");
+    r.bulk(spec.summary.as_bytes());
+    r.bulk(b"since");
+    r.bulk(spec.since.as_bytes());
+    r.bulk(b"group");
+    r.bulk(spec.group.as_bytes());
+    if has_complexity {
+        r.bulk(b"complexity");
+        r.bulk(spec.complexity.as_bytes());
+    }
+    if let Some(flag) = spec.doc_flag {
+        r.bulk(b"doc_flags");
+        r.set_len(1);
+        r.simple(flag);
+    }
+    if deprecated {
+        r.bulk(b"deprecated_since");
+        r.bulk(spec.deprecated_since.as_bytes());
+        r.bulk(b"replaced_by");
+        r.bulk(spec.replaced_by.as_bytes());
+    }
     if has_subs {
         ctx.reply.bulk(b"subcommands");
         ctx.reply.map_len(spec.subcommands.len());
@@ -862,31 +1018,50 @@ pub fn command_list(ctx: &mut Ctx, args: Args) -> CommandResult {
     Ok(())
 }
 
-pub fn command_getkeys(ctx: &mut Ctx, args: Args) -> CommandResult {
+/// COMMAND GETKEYS and GETKEYSANDFLAGS: the keys of a full command line.
+fn write_command_keys(ctx: &mut Ctx, args: Args, with_flags: bool) -> CommandResult {
     let target = args.from(2);
     let table = &ctx.shared.commands;
     let index = table
         .resolve(target)
         .map_err(|_| CommandError::err("Invalid command specified"))?;
     let spec = table.spec(index);
+    if !spec.has_keys() {
+        return Err(CommandError::err("The command has no key arguments"));
+    }
     let argc = target.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
         return Err(CommandError::err(
             "Invalid number of arguments specified for command",
         ));
     }
-    if spec.has_movable_keys() && spec.numkeys(target).is_none() {
+    let keys = spec.keys_with_flags(target);
+    if keys.is_empty() {
+        if spec.has(cmd_flags::NO_MANDATORY_KEYS) {
+            ctx.reply.array_len(0);
+            return Ok(());
+        }
         return Err(CommandError::err("Invalid arguments specified for command"));
     }
-    let positions = spec.key_positions(target);
-    if positions.is_empty() {
-        return Err(CommandError::err("The command has no key arguments"));
-    }
-    ctx.reply.array_len(positions.len());
-    for i in positions {
-        ctx.reply.bulk(&target[i]);
+    ctx.reply.array_len(keys.len());
+    for key in keys {
+        if with_flags {
+            ctx.reply.array_len(2);
+            ctx.reply.bulk(&target[key.position]);
+            write_key_flags(&mut ctx.reply, key.flags);
+        } else {
+            ctx.reply.bulk(&target[key.position]);
+        }
     }
     Ok(())
+}
+
+pub fn command_getkeys(ctx: &mut Ctx, args: Args) -> CommandResult {
+    write_command_keys(ctx, args, false)
+}
+
+pub fn command_getkeysandflags(ctx: &mut Ctx, args: Args) -> CommandResult {
+    write_command_keys(ctx, args, true)
 }
 
 pub fn command_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
@@ -906,6 +1081,8 @@ pub fn command_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
             "    Return documentation details about multiple Redis commands.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
         ],
     );
     Ok(())

@@ -5,7 +5,8 @@ use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
 use crate::storage::Value;
-use crate::util::{eq_ignore_case, format_float_human, parse_f64, parse_i64};
+use crate::util::c_numbers::{self, IncrementError};
+use crate::util::{eq_ignore_case, parse_i64};
 
 /// The string at `key`: None if absent, WRONGTYPE if another type. Counts a keyspace hit or miss.
 fn read_string<'v>(
@@ -479,23 +480,20 @@ pub fn decrby(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    let delta = parse_f64(&args[2]).ok_or(CommandError::NotFloat)?;
-    let current = match read_string(&mut ctx.keys, &mut ctx.client.counters, key)? {
-        None => 0.0,
-        Some(bytes) => parse_f64(bytes).ok_or(CommandError::NotFloat)?,
-    };
-    let next = current + delta;
-    if next.is_nan() || next.is_infinite() {
-        return Err(CommandError::IncrNanOrInf);
-    }
-    let text = format_float_human(next);
+    let current = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?;
+    let text = c_numbers::increment(current, &args[2], false).map_err(|error| match error {
+        IncrementError::BadCurrent | IncrementError::BadIncrement => CommandError::NotFloat,
+        IncrementError::IncrementNotFinite | IncrementError::ResultNotFinite => {
+            CommandError::IncrNanOrInf
+        }
+    })?;
     let now = ctx.now_ms();
     let table = ctx.keys.table(key);
     match table.get_for_write(key, now) {
-        Some(entry) => entry.value = Value::Str(text.clone().into_bytes()),
-        None => table.set(key, Value::Str(text.clone().into_bytes()), 0, now),
+        Some(entry) => entry.value = Value::Str(text.clone()),
+        None => table.set(key, Value::Str(text.clone()), 0, now),
     }
-    ctx.reply.bulk(text.as_bytes());
+    ctx.reply.bulk(&text);
     Ok(())
 }
 

@@ -73,6 +73,7 @@ pub fn exec(ctx: &mut Ctx, _args: Args) -> CommandResult {
     unwatch_all(ctx.client, &mut ctx.keys);
     ctx.reply.array_len(multi.queue.len());
     let now = ctx.keys.now_ms;
+    ctx.client.deny_blocking = true;
     for (index, args) in &multi.queue {
         let mut reply = ctx.reply.reborrow();
         // The protocol may change inside the transaction (HELLO); follow the client.
@@ -87,6 +88,7 @@ pub fn exec(ctx: &mut Ctx, _args: Args) -> CommandResult {
             now,
         );
     }
+    ctx.client.deny_blocking = false;
     Ok(())
 }
 
@@ -179,11 +181,6 @@ pub fn release_client(shared: &Shared, client: &mut Client) {
     let mut locked = shared
         .keyspace
         .lock_keys(client.watched.iter().map(|w| &*w.key));
-    let mut view = KeyView {
-        keyspace: &shared.keyspace,
-        locked: &mut locked,
-        db: 0,
-        now_ms: crate::util::now_ms(),
-    };
+    let mut view = KeyView::new(&shared.keyspace, &mut locked, 0, crate::util::now_ms());
     unwatch_all(client, &mut view);
 }

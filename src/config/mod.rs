@@ -92,7 +92,7 @@ impl Default for Config {
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             active_expire_effort: 1,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
@@ -456,7 +456,7 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| {
             c.latency_tracking_info_percentiles
                 .iter()
-                .map(|p| crate::util::format_double(*p))
+                .map(|p| crate::util::format_trimmed_fixed(*p))
                 .collect::<Vec<_>>()
                 .join(" ")
         },

@@ -73,6 +73,22 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// Arguments `from..to` (clamped to what there is).
+    pub fn slice(&self, from: usize, to: usize) -> Args<'a> {
+        let to = to.min(self.spans.len());
+        Args {
+            base: self.base,
+            spans: &self.spans[from.min(to)..to],
+        }
+    }
+
+    /// Argument `i`, if there is one.
+    pub fn get_opt(&self, i: usize) -> Option<&'a [u8]> {
+        self.spans
+            .get(i)
+            .map(|span| &self.base[span.start..span.end])
+    }
+
     pub fn to_owned(&self) -> OwnedArgs {
         let mut owned = OwnedArgs::default();
         for arg in self.iter() {

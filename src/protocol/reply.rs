@@ -172,6 +172,25 @@ impl<'a> ReplyWriter<'a> {
         }
     }
 
+    /// A big number (given as its decimal text): `(` in RESP3, a bulk string in RESP2.
+    pub fn big_number(&mut self, digits: &str) {
+        match self.protocol {
+            Protocol::Resp2 => self.bulk(digits.as_bytes()),
+            Protocol::Resp3 => {
+                self.out.push(b'(');
+                self.out.extend_from_slice(digits.as_bytes());
+                self.out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    /// RESP3 attributes of `len` pairs ahead of a reply; nothing in RESP2.
+    pub fn attribute_len(&mut self, len: usize) {
+        if self.protocol == Protocol::Resp3 {
+            self.header(b'|', len);
+        }
+    }
+
     /// Verbatim text (INFO, CLIENT LIST in RESP3): a bulk string in RESP2.
     pub fn verbatim(&mut self, text: &str) {
         match self.protocol {

@@ -63,6 +63,15 @@ pub struct Client {
     /// The last command name this client sent and its table entry, so a
     /// stream of the same command skips the table lookup.
     pub last_lookup: crate::commands::table::LookupCache,
+    /// The blocking command this client waits in (BLPOP and friends).
+    pub blocked: Option<crate::server::blocking::BlockedCommand>,
+    /// Set while a woken client re-runs its blocking command: if it must
+    /// block again it keeps its turn and this deadline.
+    pub block_retry: Option<Option<tokio::time::Instant>>,
+    /// Blocking commands answer at once instead of blocking (inside EXEC).
+    pub deny_blocking: bool,
+    /// Keys this client's last command fed that clients are blocked on.
+    pub ready_keys: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Client {
@@ -83,6 +92,10 @@ impl Client {
             counters: LocalCounters::default(),
             clock_mark: std::time::Instant::now(),
             last_lookup: Default::default(),
+            blocked: None,
+            block_retry: None,
+            deny_blocking: false,
+            ready_keys: Vec::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! protocol errors (reply, then close), CLIENT KILL, idle `timeout`, and
 //! shutdown. It never interprets commands; `commands::dispatch` does.
 
+use super::blocking::{self, WakeReason};
 use super::client::{Client, ClientInfo};
 use super::Shared;
 use crate::commands::{dispatch, transactions};
@@ -71,6 +72,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr)
     let mut client = Client::new(info, !hot.requirepass_set.load(Ordering::Relaxed));
     if let Err(error) = run(&shared, &mut client, &mut stream).await {
         tracing::debug!("client {} closed: {}", peer, error);
+    }
+    if let Some(blocked) = client.blocked.take() {
+        blocking::release(&shared, &blocked);
     }
     transactions::release_client(&shared, &mut client);
     shared.flush_client_stats(&mut client);
@@ -186,7 +190,110 @@ async fn run(
             tokio::time::sleep(pause).await;
             resume_buffered = true;
         }
+        if !client.ready_keys.is_empty() {
+            // Clients blocked on keys this command fed are served before
+            // this client's next command runs.
+            let ready = std::mem::take(&mut client.ready_keys);
+            blocking::serve_ready(shared, ready).await;
+            resume_buffered = true;
+        }
+        if client.blocked.is_some() {
+            if !wait_while_blocked(shared, client, stream, &mut input, kill.as_mut()).await? {
+                return Ok(());
+            }
+            resume_buffered = true;
+        }
     }
+}
+
+/// Waits in a blocking command until it is woken, times out, is unblocked,
+/// or the connection closes; then finishes the command and writes its reply.
+/// Bytes that arrive meanwhile stay buffered for after. Returns false when
+/// the connection should close.
+async fn wait_while_blocked(
+    shared: &Arc<Shared>,
+    client: &mut Client,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    mut kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) -> std::io::Result<bool> {
+    let Some(blocked) = client.blocked.as_ref() else {
+        return Ok(true);
+    };
+    let waiter = blocked.waiter.clone();
+    let deadline = blocked.deadline;
+    let limit = shared.hot.query_buffer_limit.load(Ordering::Relaxed) as usize;
+    let reason = loop {
+        if input.capacity() - input.len() < READ_CHUNK / 4 {
+            input.reserve(READ_CHUNK);
+        }
+        let timeout = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = kill.as_mut() => return Ok(false),
+            _ = waiter.woken() => {
+                if let Some(reason) = waiter.wake_reason() {
+                    break reason;
+                }
+            }
+            _ = timeout => {
+                if shared.blocking.time_out(&waiter) {
+                    break WakeReason::Timeout;
+                }
+                if let Some(reason) = waiter.wake_reason() {
+                    break reason;
+                }
+            }
+            read = stream.read_buf(input) => {
+                let n = read?;
+                if n == 0 || input.len() > limit {
+                    return Ok(false);
+                }
+                client.counters.input_bytes += n as u64;
+            }
+        }
+    };
+    let Some(blocked) = client.blocked.take() else {
+        return Ok(true);
+    };
+    blocking::release(shared, &blocked);
+    let mut output = Vec::new();
+    let mut reply = crate::protocol::ReplyWriter::new(&mut output, client.protocol);
+    match reason {
+        WakeReason::Ready => {
+            let ack = waiter.take_ack();
+            client.block_retry = Some(blocked.deadline);
+            client.clock_mark = std::time::Instant::now();
+            let now_ms = crate::util::now_ms();
+            dispatch(shared, client, blocked.args.args(), &mut output, now_ms);
+            client.block_retry = None;
+            if !client.ready_keys.is_empty() {
+                let ready = std::mem::take(&mut client.ready_keys);
+                blocking::serve_ready(shared, ready).await;
+            }
+            if let Some(ack) = ack {
+                let _ = ack.send(client.blocked.is_none());
+            }
+        }
+        WakeReason::Timeout | WakeReason::Unblocked { error: false } => {
+            // Redis answers every blocking timeout with a null array.
+            reply.null_array();
+        }
+        WakeReason::Unblocked { error: true } => {
+            reply.error_bytes(b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        }
+    }
+    if !output.is_empty() {
+        client.counters.output_bytes += output.len() as u64;
+        stream.write_all(&output).await?;
+    }
+    shared.flush_client_stats(client);
+    Ok(true)
 }
 
 /// Waits for bytes from the client (forwarding MONITOR lines meanwhile).
@@ -248,8 +355,14 @@ fn run_batch(
         match parser.next(input, limits) {
             Ok(Parsed::Command) => {
                 dispatch(shared, client, parser.args(input), output, now_ms);
-                if client.close_after_reply || client.pending_sleep.is_some() {
-                    // Stop here: QUIT closes, and DEBUG SLEEP pauses before the next command.
+                if client.close_after_reply
+                    || client.pending_sleep.is_some()
+                    || client.blocked.is_some()
+                    || !client.ready_keys.is_empty()
+                {
+                    // Stop here: QUIT closes, DEBUG SLEEP pauses, a blocking
+                    // command waits, and blocked clients fed by this command
+                    // are served, all before the next command runs.
                     return;
                 }
             }

@@ -7,6 +7,7 @@
 //! task select on. This module owns sockets and tasks; what a command does is
 //! the commands module's business.
 
+pub mod blocking;
 pub mod client;
 pub mod connection;
 
@@ -245,6 +246,7 @@ pub struct Shared {
     pub config: RwLock<Config>,
     pub hot: HotConfig,
     pub keyspace: Keyspace,
+    pub blocking: blocking::BlockingRegistry,
     pub commands: CommandTable,
     pub clients: ClientRegistry,
     pub stats: ServerStats,
@@ -272,6 +274,7 @@ impl Shared {
             .collect();
         Shared {
             keyspace: Keyspace::new(config.databases),
+            blocking: Default::default(),
             config: RwLock::new(config),
             hot,
             commands: CommandTable::new(),

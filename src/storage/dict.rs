@@ -25,6 +25,9 @@ struct Node<V> {
 pub struct Dict<V> {
     buckets: Vec<Option<Box<Node<V>>>>,
     len: usize,
+    /// At least the length of the longest chain (it may overstate after
+    /// removals): the bound that makes `random_entry` fair.
+    longest_chain: usize,
     hasher: FixedState,
 }
 
@@ -71,6 +74,7 @@ impl<V> Dict<V> {
         Dict {
             buckets: Vec::new(),
             len: 0,
+            longest_chain: 0,
             hasher: FixedState::with_seed(process_seed()),
         }
     }
@@ -192,6 +196,10 @@ impl<V> Dict<V> {
             next,
         }));
         self.len += 1;
+        let chain = self.chain_len(index);
+        if chain > self.longest_chain {
+            self.longest_chain = chain;
+        }
         match self.buckets[index].as_deref_mut() {
             Some(node) => &mut node.value,
             None => unreachable!("bucket was just filled"),
@@ -235,6 +243,7 @@ impl<V> Dict<V> {
         }
         self.buckets = Vec::new();
         self.len = 0;
+        self.longest_chain = 0;
     }
 
     fn grow_if_needed(&mut self) {
@@ -270,6 +279,20 @@ impl<V> Dict<V> {
             }
         }
         self.buckets = new_buckets;
+        self.longest_chain = (0..self.buckets.len())
+            .map(|i| self.chain_len(i))
+            .max()
+            .unwrap_or(0);
+    }
+
+    fn chain_len(&self, index: usize) -> usize {
+        let mut len = 0;
+        let mut node = self.buckets[index].as_deref();
+        while let Some(n) = node {
+            len += 1;
+            node = n.next.as_deref();
+        }
+        len
     }
 
     /// One SCAN step: visits every entry of one bucket and returns the next
@@ -290,25 +313,27 @@ impl<V> Dict<V> {
         v.reverse_bits()
     }
 
-    /// A uniformly chosen bucket's random entry (Redis's `dictGetFairRandomKey` is similar in spirit).
+    /// An entry chosen uniformly at random. Rejection sampling: draw a
+    /// bucket and a depth below the longest chain, and keep the entry found
+    /// there if there is one, so every entry has the same chance (picking a
+    /// random member of a random bucket would favour short chains).
     pub fn random_entry(&self, rng: &mut impl rand::Rng) -> Option<(&[u8], &V)> {
         if self.len == 0 {
             return None;
         }
-        // Bounded: with load factor >= 1/8 the expected tries are small; fall back to iteration.
-        for _ in 0..64 {
+        let depth_bound = self.longest_chain.max(1);
+        for _ in 0..1000 {
             let index = rng.random_range(0..self.buckets.len());
-            let mut chain = Vec::new();
+            let depth = rng.random_range(0..depth_bound);
             let mut node = self.buckets[index].as_deref();
-            while let Some(n) = node {
-                chain.push(n);
-                node = n.next.as_deref();
+            for _ in 0..depth {
+                node = node.and_then(|n| n.next.as_deref());
             }
-            if !chain.is_empty() {
-                let n = chain[rng.random_range(0..chain.len())];
+            if let Some(n) = node {
                 return Some((&n.key, &n.value));
             }
         }
+        // A very sparse table: pick by position instead.
         let skip = rng.random_range(0..self.len);
         self.iter().nth(skip)
     }

@@ -26,6 +26,7 @@
 pub mod dict;
 pub mod expiry;
 pub mod hash;
+pub mod listpack;
 pub mod set;
 pub mod value;
 pub mod zset;
@@ -33,9 +34,10 @@ pub mod zset;
 pub use dict::{Dict, Lookup};
 pub use expiry::ExpiryIndex;
 pub use hash::Hash;
+pub use listpack::Listpack;
 pub use set::Set;
 pub use value::{EncodingLimits, Entry, List, Value, WrongType};
-pub use zset::{Score, ZSet};
+pub use zset::{AddFlags, AddOutcome, LexBound, LexRange, Score, ScoreRange, ZSet};
 
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
@@ -98,6 +100,12 @@ impl DbShard {
         let entry = self.get_untouched(key, now_ms)?;
         entry.accessed = (now_ms / 1000) as u32;
         Some(entry)
+    }
+
+    /// The live entry for `key` without changing anything (the caller has
+    /// already removed it if it expired).
+    pub fn get_ref(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.dict.get(key).filter(|e| !e.is_expired(now_ms))
     }
 
     /// Like `get_live` without updating the access time (OBJECT, TTL).
@@ -520,6 +528,19 @@ impl<'a> Locked<'a> {
         }
     }
 
+    /// The held shard with this index, for reading.
+    pub fn shard_ref(&self, index: usize) -> &Shard {
+        match &self.held {
+            Held::One(i, guard) if *i == index => guard,
+            Held::Many(guards) => match guards.iter().find(|(i, _)| *i == index) {
+                Some((_, guard)) => guard,
+                None => panic!("shard {index} not locked"),
+            },
+            Held::All(guards) => &guards[index],
+            _ => panic!("shard {index} not locked"),
+        }
+    }
+
     /// Every (database, key) that became ready for blocked clients in the held shards.
     pub fn take_ready(&mut self) -> Vec<(usize, Box<[u8]>)> {
         let mut ready = Vec::new();
@@ -555,9 +576,45 @@ pub struct KeyView<'a, 'k> {
     pub locked: &'a mut Locked<'k>,
     pub db: usize,
     pub now_ms: u64,
+    /// Keyspace hits and misses of `lookup_read` (INFO's keyspace_hits/misses).
+    pub hits: u64,
+    pub misses: u64,
 }
 
 impl<'a, 'k> KeyView<'a, 'k> {
+    pub fn new(keyspace: &'a Keyspace, locked: &'a mut Locked<'k>, db: usize, now_ms: u64) -> Self {
+        KeyView {
+            keyspace,
+            locked,
+            db,
+            now_ms,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// The value at `key` as a `T` for a command that reads it (Redis's
+    /// `lookupKeyRead`): counted as a keyspace hit or a miss.
+    pub fn lookup_read<T: ?Sized>(
+        &mut self,
+        key: &[u8],
+        pick: impl FnOnce(&mut Value) -> Result<&mut T, WrongType>,
+    ) -> Result<Option<&mut T>, WrongType> {
+        let now = self.now_ms;
+        let index = self.keyspace.shard_index(key);
+        let db = self.db;
+        match self.locked.shard(index).dbs[db].get_live(key, now) {
+            None => {
+                self.misses += 1;
+                Ok(None)
+            }
+            Some(entry) => {
+                self.hits += 1;
+                pick(&mut entry.value).map(Some)
+            }
+        }
+    }
+
     /// The part of database `db` that holds `key`.
     pub fn db_of(&mut self, db: usize, key: &[u8]) -> &mut DbShard {
         let index = self.keyspace.shard_index(key);
@@ -573,6 +630,31 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now_ms;
         self.table(key).get_live(key, now)
+    }
+
+    /// The values of several keys at once, for a command that reads them
+    /// all (SINTER, ZUNION...): each lookup counts as a hit or a miss and
+    /// expires the key if it is due, as `lookup_read` does.
+    pub fn lookup_read_many<'v>(&'v mut self, keys: &[&[u8]]) -> Vec<Option<&'v Value>> {
+        for key in keys {
+            let now = self.now_ms;
+            if self.table(key).get_live(key, now).is_some() {
+                self.hits += 1;
+            } else {
+                self.misses += 1;
+            }
+        }
+        let now = self.now_ms;
+        let db = self.db;
+        let this: &'v Self = self;
+        keys.iter()
+            .map(|key| {
+                let index = this.keyspace.shard_index(key);
+                this.locked.shard_ref(index).dbs[db]
+                    .get_ref(key, now)
+                    .map(|e| &e.value)
+            })
+            .collect()
     }
 
     /// The live entry for `key` without updating its access time (TTL, TYPE, EXISTS, OBJECT).

@@ -2,11 +2,14 @@
 //!
 //! Each type keeps Redis's two encodings where Redis has two, because
 //! OBJECT ENCODING, the `*-max-listpack-*` settings and the memory figures
-//! depend on them: a small hash is a flat vector (`listpack`), a large one a
-//! `Dict` (`hashtable`); a set of integers is a sorted `Vec<i64>` (`intset`);
-//! a sorted set is small (`listpack`) or a skiplist with a member index
+//! depend on them: a small hash is one packed `Listpack` (`listpack`), a
+//! large one a `Dict` (`hashtable`); a set of integers is a sorted
+//! `Vec<i64>` (`intset`), any other a `Dict` (`hashtable`); a sorted set is
+//! a packed `Listpack` (`listpack`) or a skiplist with a member index
 //! (`skiplist`). Conversions go one way, small to large, as in Redis.
-//! Lists are a `VecDeque` (Redis 7.0 calls every list a `quicklist`).
+//! Lists are a `VecDeque` of elements (Redis 7.0 calls every list a
+//! `quicklist`). Aggregates are boxed so a `Value`, and so every string
+//! key's entry, stays the size of a string's `Vec` plus a tag.
 //!
 //! Nothing here knows about shards, locks or commands.
 
@@ -29,7 +32,7 @@ pub struct EncodingLimits {
 impl Default for EncodingLimits {
     fn default() -> Self {
         EncodingLimits {
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
@@ -42,14 +45,15 @@ impl Default for EncodingLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WrongType;
 
-pub type List = VecDeque<Vec<u8>>;
+/// A list: its elements, front to back.
+pub type List = VecDeque<Box<[u8]>>;
 
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Vec<u8>),
-    List(List),
-    Hash(Hash),
-    Set(Set),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
     SortedSet(Box<ZSet>),
 }
 
@@ -89,8 +93,8 @@ impl Value {
         match self {
             Value::Str(bytes) => bytes.capacity(),
             Value::List(l) => {
-                l.capacity() * std::mem::size_of::<Vec<u8>>()
-                    + l.iter().map(|e| e.capacity()).sum::<usize>()
+                l.capacity() * std::mem::size_of::<Box<[u8]>>()
+                    + l.iter().map(|e| e.len().max(8)).sum::<usize>()
             }
             Value::Hash(h) => h.approx_size(),
             Value::Set(s) => s.approx_size(),
@@ -117,28 +121,28 @@ impl Value {
 
     pub fn as_list_mut(&mut self) -> Result<&mut List, WrongType> {
         match self {
-            Value::List(l) => Ok(l),
+            Value::List(l) => Ok(&mut **l),
             _ => Err(WrongType),
         }
     }
 
     pub fn as_hash_mut(&mut self) -> Result<&mut Hash, WrongType> {
         match self {
-            Value::Hash(h) => Ok(h),
+            Value::Hash(h) => Ok(&mut **h),
             _ => Err(WrongType),
         }
     }
 
     pub fn as_set_mut(&mut self) -> Result<&mut Set, WrongType> {
         match self {
-            Value::Set(s) => Ok(s),
+            Value::Set(s) => Ok(&mut **s),
             _ => Err(WrongType),
         }
     }
 
     pub fn as_zset_mut(&mut self) -> Result<&mut ZSet, WrongType> {
         match self {
-            Value::SortedSet(z) => Ok(z),
+            Value::SortedSet(z) => Ok(&mut **z),
             _ => Err(WrongType),
         }
     }

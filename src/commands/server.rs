@@ -554,6 +554,8 @@ fn debug_protocol(ctx: &mut Ctx, name: &[u8]) -> CommandResult {
     } else if is("integer") {
         r.integer(12345);
     } else if is("double") {
+        // Redis's sample value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         r.double(3.141);
     } else if is("bignum") {
         r.big_number("1234567999999999999999999999999999999");

@@ -321,10 +321,16 @@ def parse_list(s, conv=str):
     return [conv(x.strip()) for x in s.split(",") if x.strip()]
 
 
-def requests_for(opts, pipeline):
+# Tests whose replies are long take this fraction of the usual request count,
+# so one run of them lasts about as long as one of the single-key tests.
+SLOW_TESTS = {"lrange_100": 5, "lrange_300": 10, "lrange_500": 15, "lrange_600": 20}
+
+
+def requests_for(opts, pipeline, test=""):
     if opts.requests is not None:
         return opts.requests
-    return DEFAULT_REQUESTS.get(pipeline, DEFAULT_REQUESTS_PIPELINED)
+    base = DEFAULT_REQUESTS.get(pipeline, DEFAULT_REQUESTS_PIPELINED)
+    return max(1000, base // SLOW_TESTS.get(test.lower(), 1))
 
 
 def compare(opts, cachet, redis):
@@ -343,7 +349,7 @@ def compare(opts, cachet, redis):
         for pipeline, test, s in [(p, t, s) for p in pipelines for t in tests for s in servers]:
             if aborted:
                 break
-            n = requests_for(opts, pipeline)
+            n = requests_for(opts, pipeline, test)
             try:
                 rows = run_benchmark(s, test, pipeline, opts, n)
             except BenchError as e:

@@ -131,8 +131,17 @@ fn pop_elements(
     };
     let take = count.min(list.len());
     let popped: Vec<Box<[u8]>> = (0..take).filter_map(|_| pop_end(list, end)).collect();
+    release_slack(list);
     ctx.keys.remove_if_empty(key);
     Ok(Some(popped))
+}
+
+/// Gives back the room a list no longer needs after it shrank to a quarter
+/// of what it had, so memory follows the list down as well as up.
+fn release_slack(list: &mut List) {
+    if list.capacity() > 64 && list.len() < list.capacity() / 4 {
+        list.shrink_to(list.len() * 2);
+    }
 }
 
 /// The COUNT argument of LPOP/RPOP: a non-negative integer.
@@ -615,6 +624,7 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> CommandResult {
                 index += 1;
                 keep
             });
+            release_slack(list);
         }
         ctx.keys.remove_if_empty(&args[1]);
     }
@@ -633,6 +643,7 @@ pub fn ltrim(ctx: &mut Ctx, args: Args) -> CommandResult {
                 list.drain(..from);
             }
         }
+        release_slack(list);
         ctx.keys.remove_if_empty(&args[1]);
     }
     ctx.reply.ok();

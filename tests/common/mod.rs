@@ -124,6 +124,11 @@ impl TestServer {
         connect(&format!("{}/{}", self.url(), db)).await
     }
 
+    /// A RESP2 connection for blocking commands (see [`connect_for_blocking`]).
+    pub async fn conn_blocking(&self) -> MultiplexedConnection {
+        connect_for_blocking(&self.url()).await
+    }
+
     /// A RESP3 connection (authenticated if the server has a password).
     pub async fn conn3(&self) -> MultiplexedConnection {
         connect(&self.url_resp3()).await
@@ -281,6 +286,21 @@ pub async fn connect(url: &str) -> MultiplexedConnection {
         .await
         .expect("connect timed out")
         .expect("connect failed")
+}
+
+/// A connection for blocking commands (BLPOP and friends): the `redis`
+/// crate's default 500 ms response timeout is lifted, and each command is
+/// still bounded by [`IO_TIMEOUT`] in [`try_query`].
+pub async fn connect_for_blocking(url: &str) -> MultiplexedConnection {
+    let client = redis::Client::open(url).expect("valid url");
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    tokio::time::timeout(
+        IO_TIMEOUT,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await
+    .expect("connect timed out")
+    .expect("connect failed")
 }
 
 /// Builds a command from string arguments.

@@ -176,6 +176,18 @@ class Server:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
 
+    def cpu_seconds(self):
+        """User plus system CPU time the server process has used (all threads)."""
+        if self.proc is None:
+            return None
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            # Fields 14 and 15 of stat (utime, stime), counted after the command name.
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def log_tail(self, n=20):
         try:
             with open(self.logpath, "rb") as f:
@@ -233,7 +245,9 @@ def run_benchmark(server, test, pipeline, opts, requests):
     if opts.keyspace:
         cmd += ["-r", str(opts.keyspace)]
     desc = " ".join(shlex.quote(c) for c in cmd)
+    cpu_before = server.cpu_seconds()
     rc, out, err = run_watched(pinned(cmd, "client"), server, opts.timeout)
+    cpu_after = server.cpu_seconds()
     errs = error_lines(out + "\n" + err)
     if rc != 0 or errs:
         raise BenchError("rc=%d: %s\n  %s" % (rc, desc, "\n  ".join(
@@ -247,7 +261,12 @@ def run_benchmark(server, test, pipeline, opts, requests):
         rows[row["test"]] = rps
     if not rows or any(v <= 0 for v in rows.values()):
         raise BenchError("no rps in output: %s\n%s" % (desc, out[-500:]))
-    return rows
+    # Server CPU per request over the whole invocation (some tests, such as
+    # LRANGE_*, run a fill test first: the figure covers both).
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None:
+        cpu_us = (cpu_after - cpu_before) * 1e6 / (requests * len(rows))
+    return rows, cpu_us
 
 
 def redis_version():
@@ -281,7 +300,7 @@ def fmt_ops(v):
 
 def build_table(results, order):
     header = ["test", "P", "cachet ops/s", "redis ops/s", "ratio",
-              "cachet min..max", "redis min..max"]
+              "cachet min..max", "redis min..max", "server CPU us/req cachet", "redis"]
     rows = []
     for key in order:
         pipeline, test = key
@@ -290,9 +309,13 @@ def build_table(results, order):
         cm = statistics.median(c) if c else None
         rm = statistics.median(r) if r else None
         ratio = "%.2f" % (cm / rm) if cm and rm else "-"
+        cc = results[key]["cachet cpu"]
+        rc = results[key]["redis cpu"]
         rows.append([test, str(pipeline), fmt_ops(cm), fmt_ops(rm), ratio,
                      "%s..%s" % (fmt_ops(min(c)), fmt_ops(max(c))) if c else "-",
-                     "%s..%s" % (fmt_ops(min(r)), fmt_ops(max(r))) if r else "-"])
+                     "%s..%s" % (fmt_ops(min(r)), fmt_ops(max(r))) if r else "-",
+                     "%.2f" % statistics.median(cc) if cc else "-",
+                     "%.2f" % statistics.median(rc) if rc else "-"])
     return header, rows
 
 
@@ -351,7 +374,7 @@ def compare(opts, cachet, redis):
                 break
             n = requests_for(opts, pipeline, test)
             try:
-                rows = run_benchmark(s, test, pipeline, opts, n)
+                rows, cpu_us = run_benchmark(s, test, pipeline, opts, n)
             except BenchError as e:
                 failures += 1
                 log("FAILED (%s, round %d): %s" % (s.name, rnd, e))
@@ -363,9 +386,11 @@ def compare(opts, cachet, redis):
             for name, rps in rows.items():
                 key = (pipeline, name)
                 if key not in results:
-                    results[key] = {"cachet": [], "redis": []}
+                    results[key] = {"cachet": [], "redis": [], "cachet cpu": [], "redis cpu": []}
                     order.append(key)
                 results[key][s.name].append(rps)
+                if cpu_us is not None:
+                    results[key][s.name + " cpu"].append(cpu_us)
                 log("round %d/%d  P=%-3d %-16s %-6s %12s ops/s"
                     % (rnd, opts.rounds, pipeline, name, s.name, fmt_ops(rps)))
     elapsed = time.monotonic() - started

@@ -869,6 +869,50 @@ async fn config_set_immutable_parameter_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_set_port_moves_the_listener_and_keeps_open_connections() {
+    let server = TestServer::start().await;
+    let mut old = server.raw().await;
+    assert_eq!(old.cmd(&["SET", "k", "v"]).await, Reply::ok());
+    let port = free_port();
+    assert_eq!(
+        old.cmd(&["CONFIG", "SET", "port", &port.to_string()]).await,
+        Reply::ok()
+    );
+    // The connection made before the move still works...
+    assert_eq!(old.cmd(&["GET", "k"]).await, Reply::bulk("v"));
+    // ...new ones arrive on the new port...
+    let mut moved = RawConn::connect(([127, 0, 0, 1], port).into()).await;
+    assert_eq!(moved.cmd(&["GET", "k"]).await, Reply::bulk("v"));
+    assert_eq!(
+        moved.cmd(&["CONFIG", "GET", "port"]).await,
+        Reply::array(vec![Reply::bulk("port"), Reply::bulk(&port.to_string())])
+    );
+    // ...and the old port no longer accepts them.
+    let refused = tokio::net::TcpStream::connect(server.addr()).await;
+    assert!(refused.is_err(), "the old port still accepts connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_set_port_that_is_taken_changes_nothing() {
+    let server = TestServer::start().await;
+    let mut raw = server.raw().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "maxmemory", "12345678", "port", &taken_port]).await,
+        Reply::err(
+            "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs."
+        )
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "GET", "maxmemory"]).await,
+        Reply::array(vec![Reply::bulk("maxmemory"), Reply::bulk("0")])
+    );
+    let mut again = server.raw().await;
+    assert_eq!(again.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_set_invalid_memory_value_is_refused() {
     let (_s, mut raw) = setup().await;
     assert_eq!(

@@ -11,6 +11,7 @@
 //! never touch the socket.
 
 pub mod connection;
+pub mod docs;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

@@ -148,7 +148,7 @@ fn info_server(ctx: &Ctx) -> String {
         std::env::consts::ARCH,
         std::process::id(),
         shared.run_id,
-        shared.local_addr.port(),
+        shared.local_addr().port(),
         now,
         uptime,
         uptime / 86400,
@@ -438,6 +438,23 @@ pub fn config_set(ctx: &mut Ctx, args: Args) -> CommandResult {
             return Err(fail("can't set immutable config"));
         }
         (directive.set)(&mut updated, &[value]).map_err(|reason| fail(&reason))?;
+    }
+    // Applying a new port or bind list can fail (the port is taken); then
+    // nothing of this CONFIG SET takes effect, as in Redis.
+    let current = ctx.shared.config.read().clone();
+    if updated.port != current.port || updated.bind != current.bind {
+        let (argument, reason) = if updated.port != current.port {
+            ("port", "Unable to listen on this port. Check server logs.")
+        } else {
+            ("bind", "Failed to bind to specified addresses.")
+        };
+        if let Err(error) = ctx.shared.rebind(&updated) {
+            tracing::warn!("CONFIG SET {}: {}", argument, error);
+            return Err(CommandError::err(format!(
+                "CONFIG SET failed (possibly related to argument '{}') - {}",
+                argument, reason
+            )));
+        }
     }
     ctx.shared.apply_config(updated);
     ctx.reply.ok();
@@ -915,6 +932,9 @@ pub fn command_info(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 fn write_command_docs(ctx: &mut Ctx, spec: &CommandSpec) {
+    let docs = super::docs::lookup(&spec.full_name());
+    let history = docs.map_or(&[][..], |d| d.history);
+    let arguments = docs.map_or(&[][..], |d| d.args);
     let r = &mut ctx.reply;
     let has_subs = !spec.subcommands.is_empty();
     let deprecated = !spec.deprecated_since.is_empty();
@@ -923,6 +943,8 @@ fn write_command_docs(ctx: &mut Ctx, spec: &CommandSpec) {
         + usize::from(has_complexity)
         + usize::from(spec.doc_flag.is_some())
         + 2 * usize::from(deprecated)
+        + usize::from(!history.is_empty())
+        + usize::from(!arguments.is_empty())
         + usize::from(has_subs);
     r.map_len(fields);
     r.bulk(b"summary");
@@ -946,12 +968,77 @@ fn write_command_docs(ctx: &mut Ctx, spec: &CommandSpec) {
         r.bulk(b"replaced_by");
         r.bulk(spec.replaced_by.as_bytes());
     }
+    if !history.is_empty() {
+        r.bulk(b"history");
+        r.set_len(history.len());
+        for (version, change) in history {
+            r.array_len(2);
+            r.bulk(version.as_bytes());
+            r.bulk(change.as_bytes());
+        }
+    }
+    if !arguments.is_empty() {
+        r.bulk(b"arguments");
+        write_argument_docs(r, arguments);
+    }
     if has_subs {
         ctx.reply.bulk(b"subcommands");
         ctx.reply.map_len(spec.subcommands.len());
         for sub in spec.subcommands {
             ctx.reply.bulk(sub.full_name().as_bytes());
             write_command_docs(ctx, sub);
+        }
+    }
+}
+
+/// COMMAND DOCS' `arguments`: each a map, in Redis's field order.
+fn write_argument_docs(r: &mut crate::protocol::ReplyWriter, arguments: &[super::docs::ArgDoc]) {
+    r.array_len(arguments.len());
+    for arg in arguments {
+        let nested = arg.kind == "oneof" || arg.kind == "block";
+        let fields = 2
+            + usize::from(arg.key_spec_index.is_some())
+            + usize::from(!arg.token.is_empty())
+            + usize::from(!arg.summary.is_empty())
+            + usize::from(!arg.since.is_empty())
+            + usize::from(!arg.deprecated_since.is_empty())
+            + usize::from(arg.flags != 0)
+            + usize::from(nested);
+        r.map_len(fields);
+        r.bulk(b"name");
+        r.bulk(arg.name.as_bytes());
+        r.bulk(b"type");
+        r.bulk(arg.kind.as_bytes());
+        if let Some(index) = arg.key_spec_index {
+            r.bulk(b"key_spec_index");
+            r.integer(i64::from(index));
+        }
+        for (field, value) in [
+            ("token", arg.token),
+            ("summary", arg.summary),
+            ("since", arg.since),
+            ("deprecated_since", arg.deprecated_since),
+        ] {
+            if !value.is_empty() {
+                r.bulk(field.as_bytes());
+                r.bulk(value.as_bytes());
+            }
+        }
+        if arg.flags != 0 {
+            r.bulk(b"flags");
+            let names: Vec<&str> = super::docs::FLAG_NAMES
+                .iter()
+                .filter(|(bit, _)| arg.flags & bit != 0)
+                .map(|(_, name)| *name)
+                .collect();
+            r.set_len(names.len());
+            for name in names {
+                r.simple(name);
+            }
+        }
+        if nested {
+            r.bulk(b"arguments");
+            write_argument_docs(r, arg.args);
         }
     }
 }

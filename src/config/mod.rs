@@ -233,7 +233,7 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "port",
         aliases: &[],
-        mutable: false,
+        mutable: true,
         get: |c| c.port.to_string(),
         set: |c, v| {
             c.port = parse_number(v, 0, 65535)?;
@@ -243,7 +243,7 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "bind",
         aliases: &[],
-        mutable: false,
+        mutable: true,
         get: |c| c.bind.join(" "),
         set: |c, v| {
             if v.is_empty() {

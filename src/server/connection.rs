@@ -57,7 +57,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr)
         let _ = stream.write_all(PROTECTED_MODE_MESSAGE.as_bytes()).await;
         return;
     }
-    let local = stream.local_addr().unwrap_or(shared.local_addr);
+    let local = stream.local_addr().unwrap_or_else(|_| shared.local_addr());
     let info = Arc::new(ClientInfo::new(shared.clients.next_id(), peer, local));
     shared.clients.insert(info.clone());
     let _registration = Registration {

@@ -254,7 +254,16 @@ pub struct Shared {
     pub monitor: MonitorFeed,
     pub started_ms: u64,
     pub run_id: String,
-    pub local_addr: SocketAddr,
+    /// The first address listened on (it changes with CONFIG SET port/bind).
+    local_addr: RwLock<SocketAddr>,
+    /// Bumped when CONFIG SET port/bind replaces the listeners: the accept
+    /// loops of older generations stop (their connections carry on).
+    listen_generation: watch::Sender<u64>,
+    /// Every connection task, so shutdown can wait for them (and stop any
+    /// that will not end).
+    connections: Mutex<JoinSet<()>>,
+    /// This value's own `Arc`, for tasks started from a command (rebinding).
+    this: std::sync::Weak<Shared>,
     pub ops_per_sec: AtomicU64,
     pub peak_memory: AtomicU64,
     /// Memory in use, sampled every 100 ms (and on CONFIG SET) for the maxmemory check.
@@ -263,7 +272,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn new(config: Config, local_addr: SocketAddr) -> Self {
+    fn new(config: Config, local_addr: SocketAddr, this: std::sync::Weak<Shared>) -> Self {
         let hot = HotConfig::default();
         hot.load_from(&config);
         let run_id: String = (0..40)
@@ -284,12 +293,39 @@ impl Shared {
             monitor: MonitorFeed::default(),
             started_ms: crate::util::now_ms(),
             run_id,
-            local_addr,
+            local_addr: RwLock::new(local_addr),
+            listen_generation: watch::channel(0).0,
+            connections: Mutex::new(JoinSet::new()),
+            this,
             ops_per_sec: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
             used_memory: AtomicU64::new(crate::stats::memory::used_memory()),
             shutdown: watch::channel(false).0,
         }
+    }
+
+    /// The address the server listens on (the first, if several).
+    pub fn local_addr(&self) -> SocketAddr {
+        *self.local_addr.read()
+    }
+
+    /// Listens on `config`'s port and bind addresses instead of the current
+    /// ones (CONFIG SET port/bind). Connections already open stay; on an
+    /// error nothing changes. Must run inside the server's runtime.
+    pub fn rebind(&self, config: &Config) -> io::Result<()> {
+        let shared = self
+            .this
+            .upgrade()
+            .ok_or_else(|| io::Error::other("the server is stopping"))?;
+        let listeners = bind_all_now(config)?;
+        let first = listeners[0].local_addr()?;
+        let generation = *self.listen_generation.borrow() + 1;
+        self.listen_generation.send_replace(generation);
+        for listener in listeners {
+            tokio::spawn(accept_loop(shared.clone(), listener, generation));
+        }
+        *self.local_addr.write() = first;
+        Ok(())
     }
 
     /// Installs a new configuration (CONFIG SET).
@@ -350,8 +386,11 @@ pub struct Server {
     listeners: Vec<TcpListener>,
 }
 
-/// Binds every address in `bind`; an address with a leading '-' is optional.
-async fn bind_all(config: &Config) -> io::Result<Vec<TcpListener>> {
+/// Binds every address in `bind` on `port`; an address with a leading '-'
+/// is optional. Synchronous (binding a socket does not wait on the
+/// network), so CONFIG SET can rebind from a command handler; the sockets
+/// are handed to tokio, so this must run inside a runtime.
+fn bind_all_now(config: &Config) -> io::Result<Vec<TcpListener>> {
     let mut listeners: Vec<TcpListener> = Vec::new();
     let mut port = config.port;
     let mut first_error = None;
@@ -366,7 +405,11 @@ async fn bind_all(config: &Config) -> io::Result<Vec<TcpListener>> {
         } else {
             format!("{}:{}", host, port)
         };
-        match TcpListener::bind(&target).await {
+        let bound = std::net::TcpListener::bind(&target).and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        });
+        match bound {
             Ok(listener) => {
                 if port == 0 {
                     port = listener.local_addr()?.port();
@@ -402,14 +445,14 @@ async fn bind_all(config: &Config) -> io::Result<Vec<TcpListener>> {
 impl Server {
     /// Binds the configured addresses (`port 0` picks a free port).
     pub async fn bind(config: Config) -> io::Result<Server> {
-        let listeners = bind_all(&config).await?;
+        let listeners = bind_all_now(&config)?;
         let local_addr = listeners[0].local_addr()?;
-        let shared = Arc::new(Shared::new(config, local_addr));
+        let shared = Arc::new_cyclic(|this| Shared::new(config, local_addr, this.clone()));
         Ok(Server { shared, listeners })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.local_addr
+        self.shared.local_addr()
     }
 
     pub fn shared(&self) -> Arc<Shared> {
@@ -423,7 +466,7 @@ impl Server {
         tasks.spawn(active_expiry_loop(shared.clone()));
         tasks.spawn(ops_sampler_loop(shared.clone()));
         for listener in self.listeners {
-            tasks.spawn(accept_loop(shared.clone(), listener));
+            tasks.spawn(accept_loop(shared.clone(), listener, 0));
         }
         let mut signal = shared.shutdown_signal();
         while !*signal.borrow_and_update() {
@@ -431,13 +474,22 @@ impl Server {
                 break;
             }
         }
-        // Give tasks a moment to finish cleanly, then stop whatever is left.
+        // Give tasks and connections a moment to finish cleanly (every
+        // client has been told to close), then stop whatever is left.
+        let mut connections = std::mem::take(&mut *shared.connections.lock());
         let deadline = tokio::time::sleep(Duration::from_secs(2));
         tokio::pin!(deadline);
         loop {
             tokio::select! {
-                next = tasks.join_next() => if next.is_none() { break },
-                _ = &mut deadline => { tasks.abort_all(); break; }
+                next = tasks.join_next() => if next.is_none() && connections.is_empty() { break },
+                next = connections.join_next(), if !connections.is_empty() => {
+                    if next.is_none() && tasks.is_empty() { break }
+                }
+                _ = &mut deadline => {
+                    tasks.abort_all();
+                    connections.abort_all();
+                    break;
+                }
             }
         }
         tracing::info!("cachet is now ready to exit, bye bye...");
@@ -445,35 +497,43 @@ impl Server {
     }
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
-    let mut connections = JoinSet::new();
+/// Accepts connections until shutdown or until CONFIG SET port/bind moves
+/// the server to new listeners (a newer generation). Connections are
+/// spawned into the shared set, so they outlive the loop that accepted them.
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, generation: u64) {
     let mut signal = shared.shutdown_signal();
+    let mut generations = shared.listen_generation.subscribe();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 match accepted {
-                    Ok((stream, peer)) => {
-                        let shared = shared.clone();
-                        connections.spawn(connection::serve(shared, stream, peer));
-                    }
+                    Ok((stream, peer)) => spawn_connection(&shared, stream, peer),
                     Err(error) => {
                         tracing::warn!("accept failed: {}", error);
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 }
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = retired(&mut generations, generation) => break,
             _ = stopped(&mut signal) => break,
         }
     }
-    let deadline = tokio::time::sleep(Duration::from_secs(1));
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            next = connections.join_next() => if next.is_none() { break },
-            _ = &mut deadline => { connections.abort_all(); break; }
-        }
-    }
+}
+
+/// Resolves once listeners newer than `generation` have taken over.
+async fn retired(generations: &mut watch::Receiver<u64>, generation: u64) {
+    let _ = generations
+        .wait_for(|current| *current != generation)
+        .await
+        .map(|_| ());
+}
+
+/// Starts serving an accepted connection, in the shared set of connection
+/// tasks (reaping the finished ones, so the set holds live ones only).
+fn spawn_connection(shared: &Arc<Shared>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    let mut connections = shared.connections.lock();
+    while connections.try_join_next().is_some() {}
+    connections.spawn(connection::serve(shared.clone(), stream, peer));
 }
 
 /// Active expiry: every 10 ms, remove every key whose deadline has passed.
@@ -539,7 +599,7 @@ impl ServerHandle {
 
     /// The address the server listens on (the first, if several).
     pub fn addr(&self) -> SocketAddr {
-        self.shared.local_addr
+        self.shared.local_addr()
     }
 
     /// `redis://host:port` for client libraries.
@@ -596,7 +656,7 @@ impl BackgroundServer {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.shared.local_addr
+        self.shared.local_addr()
     }
 
     pub fn url(&self) -> String {

@@ -133,6 +133,7 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "decrby" => &DECRBY,
         "del" => &DEL,
         "discard" => &DISCARD,
+        "dump" => &DUMP,
         "echo" => &ECHO,
         "exec" => &EXEC,
         "exists" => &EXISTS,
@@ -214,6 +215,7 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "rename" => &RENAME,
         "renamenx" => &RENAMENX,
         "reset" => &RESET,
+        "restore" => &RESTORE,
         "rpop" => &RPOP,
         "rpoplpush" => &RPOPLPUSH,
         "rpush" => &RPUSH,
@@ -665,6 +667,11 @@ static DEL: CommandDoc = CommandDoc {
 static DISCARD: CommandDoc = CommandDoc {
     history: &[],
     args: &[],
+};
+
+static DUMP: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("key", "key").key_spec(0)],
 };
 
 static ECHO: CommandDoc = CommandDoc {
@@ -1286,6 +1293,35 @@ static RENAMENX: CommandDoc = CommandDoc {
 static RESET: CommandDoc = CommandDoc {
     history: &[],
     args: &[],
+};
+
+static RESTORE: CommandDoc = CommandDoc {
+    history: &[
+        ("3.0.0", "Added the `REPLACE` modifier."),
+        ("5.0.0", "Added the `ABSTTL` modifier."),
+        ("5.0.0", "Added the `IDLETIME` and `FREQ` options."),
+    ],
+    args: &[
+        arg("key", "key").key_spec(0),
+        arg("ttl", "integer"),
+        arg("serialized-value", "string"),
+        arg("replace", "pure-token")
+            .token("REPLACE")
+            .since("3.0.0")
+            .flags(OPTIONAL),
+        arg("absttl", "pure-token")
+            .token("ABSTTL")
+            .since("5.0.0")
+            .flags(OPTIONAL),
+        arg("seconds", "integer")
+            .token("IDLETIME")
+            .since("5.0.0")
+            .flags(OPTIONAL),
+        arg("frequency", "integer")
+            .token("FREQ")
+            .since("5.0.0")
+            .flags(OPTIONAL),
+    ],
 };
 
 static RPOP: CommandDoc = CommandDoc {

@@ -1,6 +1,6 @@
 //! The keyspace family: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME,
-//! COPY, MOVE, the expiry commands, TOUCH, OBJECT, and the database-wide
-//! DBSIZE, FLUSHDB, FLUSHALL and SWAPDB.
+//! COPY, MOVE, DUMP/RESTORE, the expiry commands, TOUCH, OBJECT, and the
+//! database-wide DBSIZE, FLUSHDB, FLUSHALL and SWAPDB.
 
 use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
@@ -336,6 +336,96 @@ fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CommandError> {
         return Err(CommandError::DbIndexOutOfRange);
     }
     Ok(index as usize)
+}
+
+/// DUMP key: the value in Redis's RDB encoding (see `storage::rdb`).
+pub fn dump(ctx: &mut Ctx, args: Args) -> CommandResult {
+    match ctx.keys.lookup_read(&args[1], |v| Ok(v))? {
+        Some(value) => {
+            let payload = crate::storage::rdb::dump(value);
+            ctx.reply.bulk(&payload);
+        }
+        None => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f].
+pub fn restore(ctx: &mut Ctx, args: Args) -> CommandResult {
+    let key = &args[1];
+    let mut replace = false;
+    let mut absolute = false;
+    let mut idle: Option<i64> = None;
+    let mut freq: Option<i64> = None;
+    let mut i = 4;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        if eq_ignore_case(&args[i], "replace") {
+            replace = true;
+        } else if eq_ignore_case(&args[i], "absttl") {
+            absolute = true;
+        } else if eq_ignore_case(&args[i], "idletime") && more && freq.is_none() {
+            let seconds = parse_int(&args[i + 1])?;
+            if seconds < 0 {
+                return Err(CommandError::err("Invalid IDLETIME value, must be >= 0"));
+            }
+            idle = Some(seconds);
+            i += 1;
+        } else if eq_ignore_case(&args[i], "freq") && more && idle.is_none() {
+            let count = parse_int(&args[i + 1])?;
+            if !(0..=255).contains(&count) {
+                return Err(CommandError::err(
+                    "Invalid FREQ value, must be >= 0 and <= 255",
+                ));
+            }
+            freq = Some(count);
+            i += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    if !replace && ctx.keys.peek(key).is_some() {
+        return Err(CommandError::Raw(
+            "BUSYKEY Target key name already exists.".into(),
+        ));
+    }
+    let ttl = parse_int(&args[2])?;
+    if ttl < 0 {
+        return Err(CommandError::err("Invalid TTL value, must be >= 0"));
+    }
+    let limits = ctx.limits();
+    let value = crate::storage::rdb::restore(&args[3], &limits).map_err(|error| match error {
+        crate::storage::rdb::RestoreError::VersionOrChecksum => {
+            CommandError::err("DUMP payload version or checksum are wrong")
+        }
+        crate::storage::rdb::RestoreError::BadFormat => CommandError::err("Bad data format"),
+    })?;
+    if replace {
+        ctx.keys.remove(key);
+    }
+    let now = ctx.now_ms();
+    let deadline = match (ttl, absolute) {
+        (0, _) => 0,
+        (ms, true) => ms as u64,
+        (ms, false) => now.saturating_add(ms as u64),
+    };
+    // Already past its deadline: the key is not created, as in Redis.
+    if deadline != 0 && deadline <= now {
+        ctx.reply.ok();
+        return Ok(());
+    }
+    ctx.keys.set(key, value, deadline);
+    if let Some(entry) = ctx.keys.peek(key) {
+        if let Some(seconds) = idle {
+            entry.accessed = ((now / 1000) as i64).saturating_sub(seconds).max(0) as u32;
+        }
+        if let Some(count) = freq {
+            entry.frequency = count as u8;
+        }
+    }
+    ctx.reply.ok();
+    Ok(())
 }
 
 pub fn copy(ctx: &mut Ctx, args: Args) -> CommandResult {

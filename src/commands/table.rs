@@ -1259,6 +1259,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         .acl(ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_DANGEROUS)
         .lock_all()
         .getkeys(sort_ro_keys),
+    cmd("dump", 2, READONLY, keys::dump)
+        .doc(GENERIC, "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", "Return a serialized version of the value stored at the specified key.")
+        .keys(&[key(RO | ACCESS, at(1), range(0, 1, 0))])
+        .acl(ACL_KEYSPACE)
+        .tips(&["nondeterministic_output"]),
+    cmd("restore", -4, WRITE | DENYOOM, keys::restore)
+        .doc(GENERIC, "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", "Create a key using the provided serialized value, previously obtained using DUMP.")
+        .keys(&[key(OW | UPDATE, at(1), range(0, 1, 0))])
+        .acl(ACL_KEYSPACE | ACL_DANGEROUS),
     cmd("touch", -2, READONLY | FAST, keys::touch)
         .doc(GENERIC, "3.2.1", "O(N) where N is the number of keys that will be touched.", "Alters the last access time of a key(s). Returns the number of existing keys specified.")
         .keys(&[key(RO, at(1), range(-1, 1, 0))])

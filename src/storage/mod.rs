@@ -27,6 +27,7 @@ pub mod dict;
 pub mod expiry;
 pub mod hash;
 pub mod listpack;
+pub mod rdb;
 pub mod set;
 pub mod value;
 pub mod zset;

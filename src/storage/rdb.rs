@@ -554,7 +554,7 @@ impl<'a> Reader<'a> {
 }
 
 fn pairs_of(entries: Vec<Vec<u8>>) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    if entries.len() % 2 != 0 {
+    if !entries.len().is_multiple_of(2) {
         return None;
     }
     let mut pairs = Vec::with_capacity(entries.len() / 2);

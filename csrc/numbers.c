@@ -143,10 +143,11 @@ int cachet_timeout_ms(const unsigned char *text, size_t len, long long *ms) {
     return 0;
 }
 
-/* SORT's weight rules: strtod over the text up to its first NUL, which
- * must consume all of it (so leading spaces and the empty string, which
- * reads as 0, pass), no range error, no NaN. Returns 1 and sets *out. */
-int cachet_sort_weight(const unsigned char *text, size_t len, double *out) {
+/* strtod over the text up to its first NUL, which must consume all of it
+ * (so leading spaces pass, and the empty string reads as 0), and not NaN.
+ * SORT also refuses a range error (`reject_range`); a score range end does
+ * not (overflow reads as +-inf). Returns 1 and sets *out. */
+static int parse_whole_strtod(const unsigned char *text, size_t len, int reject_range, double *out) {
     char buf[LD_MAX_CHARS];
     char *end;
     double value;
@@ -155,23 +156,17 @@ int cachet_sort_weight(const unsigned char *text, size_t len, double *out) {
     buf[len] = '\0';
     errno = 0;
     value = strtod(buf, &end);
-    if (end[0] != '\0' || errno == ERANGE || isnan(value)) return 0;
+    if (end[0] != '\0' || isnan(value) || (reject_range && errno == ERANGE)) return 0;
     *out = value;
     return 1;
 }
 
-/* A score-range end as Redis's zslParseRange reads it (after any leading
- * '('): strtod up to the first NUL, which must consume all of it, and not
- * NaN; out-of-range values read as +-inf. Returns 1 and sets *out. */
+/* A SORT weight (Redis's sortCommandGeneric rules). */
+int cachet_sort_weight(const unsigned char *text, size_t len, double *out) {
+    return parse_whole_strtod(text, len, 1, out);
+}
+
+/* One end of a score range, after any '(' (Redis's zslParseRange). */
 int cachet_range_score(const unsigned char *text, size_t len, double *out) {
-    char buf[LD_MAX_CHARS];
-    char *end;
-    double value;
-    if (len >= sizeof(buf)) return 0;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    value = strtod(buf, &end);
-    if (end[0] != '\0' || isnan(value)) return 0;
-    *out = value;
-    return 1;
+    return parse_whole_strtod(text, len, 0, out);
 }

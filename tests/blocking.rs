@@ -276,11 +276,11 @@ async fn client_unblock_answers_as_timeout_or_with_the_unblocked_error() {
     let mut con = server.conn().await;
     let mut blocked = server.conn_blocking().await;
     let id: i64 = query(&mut blocked, &["CLIENT", "ID"]).await;
+    let (first_done, mut first_reply) = tokio::sync::mpsc::channel(1);
     let pending = tokio::spawn(async move {
         let first = try_query::<Option<(String, String)>>(&mut blocked, &["BLPOP", "k", "0"]).await;
-        let second =
-            try_query::<Option<(String, String)>>(&mut blocked, &["BLPOP", "k", "0"]).await;
-        (first, second)
+        let _ = first_done.send(first).await;
+        try_query::<Option<(String, String)>>(&mut blocked, &["BLPOP", "k", "0"]).await
     });
     wait_for_blocked(&mut con, 1).await;
     let id = id.to_string();
@@ -288,14 +288,16 @@ async fn client_unblock_answers_as_timeout_or_with_the_unblocked_error() {
         query::<i64>(&mut con, &["CLIENT", "UNBLOCK", &id, "TIMEOUT"]).await,
         1
     );
+    let first = first_reply.recv().await.expect("first BLPOP answered");
+    assert_eq!(first.unwrap(), None);
+    // The first answer came after the server let go of that wait, so one
+    // blocked client now is the second BLPOP.
     wait_for_blocked(&mut con, 1).await;
     assert_eq!(
         query::<i64>(&mut con, &["CLIENT", "UNBLOCK", &id, "ERROR"]).await,
         1
     );
-    let (first, second) = pending.await.unwrap();
-    assert_eq!(first.unwrap(), None);
-    let error = second.unwrap_err();
+    let error = pending.await.unwrap().unwrap_err();
     assert_eq!(
         error_text(&error),
         "UNBLOCKED client unblocked via CLIENT UNBLOCK"

@@ -10,7 +10,6 @@ use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
 use crate::storage::{Hash, Value};
 use crate::util::c_numbers::{self, IncrementError};
-use crate::util::eq_ignore_case;
 
 fn new_hash() -> Value {
     Value::Hash(Box::default())
@@ -94,23 +93,14 @@ pub fn hmget(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn hdel(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let key = &args[1];
-    let Some(hash) = ctx.keys.read_as(key, Value::as_hash_mut)? else {
-        ctx.reply.integer(0);
-        return Ok(());
-    };
-    let present = args.from(2).iter().any(|f| hash.contains(f));
-    let mut deleted = 0;
-    if present {
-        if let Some(hash) = ctx.keys.write_as(key, Value::as_hash_mut)? {
-            for field in args.from(2).iter() {
-                if hash.remove(field) {
-                    deleted += 1;
-                }
-            }
-        }
-        ctx.keys.remove_if_empty(key);
-    }
+    let deleted = super::remove_members(
+        ctx,
+        &args[1],
+        args.from(2),
+        Value::as_hash_mut,
+        Hash::contains,
+        Hash::remove,
+    )?;
     ctx.reply.integer(deleted);
     Ok(())
 }
@@ -230,7 +220,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn hrandfield(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let Some(count_arg) = args.get_opt(2) else {
+    let Some((count, with_values)) = super::parse_random_count(args, "withvalues")? else {
         match ctx.keys.lookup_read(&args[1], Value::as_hash_mut)? {
             None => ctx.reply.null(),
             Some(hash) => {
@@ -243,15 +233,6 @@ pub fn hrandfield(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         return Ok(());
     };
-    let count = super::parse_range_int(count_arg, -i64::MAX, i64::MAX)?;
-    let with_values = match args.len() {
-        3 => false,
-        4 if eq_ignore_case(&args[3], "withvalues") => true,
-        _ => return Err(CommandError::Syntax),
-    };
-    if with_values && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
-        return Err(CommandError::err("value is out of range"));
-    }
     let Some(hash) = ctx.keys.lookup_read(&args[1], Value::as_hash_mut)? else {
         ctx.reply.array_len(0);
         return Ok(());

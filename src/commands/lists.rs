@@ -8,7 +8,7 @@
 //! `server::blocking`). Commands that add elements call `signal_ready` so
 //! such clients are served. This module does not wait or touch sockets.
 
-use super::{parse_int, parse_timeout, Ctx};
+use super::{parse_int, parse_timeout, Ctx, MultiPopArgs};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
 use crate::storage::{List, Value};
@@ -241,51 +241,24 @@ pub fn brpop(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 /// LMPOP's arguments from `numkeys_at` on: the keys, the end, the count.
-struct MultiPop<'a> {
-    keys: Args<'a>,
-    end: End,
-    count: usize,
+fn parse_list_multi_pop(args: Args, numkeys_at: usize) -> Result<MultiPopArgs, CommandError> {
+    super::parse_multi_pop(args, numkeys_at, ["left", "right"])
 }
 
-fn parse_multi_pop(args: Args, numkeys_at: usize) -> Result<MultiPop, CommandError> {
-    let numkeys = parse_int(&args[numkeys_at])
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
-    let end_at = u64::try_from(numkeys)
-        .ok()
-        .and_then(|n| usize::try_from(n).ok())
-        .and_then(|n| n.checked_add(numkeys_at + 1))
-        .filter(|at| *at < args.len())
-        .ok_or(CommandError::Syntax)?;
-    let end = End::parse(&args[end_at])?;
-    let mut count: Option<usize> = None;
-    let mut i = end_at + 1;
-    while i < args.len() {
-        if count.is_none() && eq_ignore_case(&args[i], "count") && i + 1 < args.len() {
-            let n = parse_int(&args[i + 1])
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| CommandError::err("count should be greater than 0"))?;
-            count = Some(usize::try_from(n).unwrap_or(usize::MAX));
-            i += 2;
-        } else {
-            return Err(CommandError::Syntax);
-        }
+fn end_of(request: &MultiPopArgs) -> End {
+    if request.end == 0 {
+        End::Left
+    } else {
+        End::Right
     }
-    Ok(MultiPop {
-        keys: args.slice(numkeys_at + 1, end_at),
-        end,
-        count: count.unwrap_or(1),
-    })
 }
 
 /// Pops for LMPOP/BLMPOP from the first non-empty key; false if there was none.
-fn multi_pop(ctx: &mut Ctx, request: &MultiPop) -> Result<bool, CommandError> {
+fn multi_pop(ctx: &mut Ctx, request: &MultiPopArgs) -> Result<bool, CommandError> {
     let Some(key) = first_nonempty(ctx, request.keys.iter())? else {
         return Ok(false);
     };
-    let elements = pop_elements(ctx, key, request.end, request.count)?.unwrap_or_default();
+    let elements = pop_elements(ctx, key, end_of(request), request.count)?.unwrap_or_default();
     ctx.reply.array_len(2);
     ctx.reply.bulk(key);
     write_elements(ctx, &elements);
@@ -293,7 +266,7 @@ fn multi_pop(ctx: &mut Ctx, request: &MultiPop) -> Result<bool, CommandError> {
 }
 
 pub fn lmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let request = parse_multi_pop(args, 1)?;
+    let request = parse_list_multi_pop(args, 1)?;
     if !multi_pop(ctx, &request)? {
         ctx.reply.null_array();
     }
@@ -302,7 +275,7 @@ pub fn lmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn blmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
     let timeout = parse_timeout(&args[1])?;
-    let request = parse_multi_pop(args, 2)?;
+    let request = parse_list_multi_pop(args, 2)?;
     if multi_pop(ctx, &request)? {
         return Ok(());
     }

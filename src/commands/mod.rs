@@ -330,6 +330,101 @@ pub fn quote_args_for_error(args: Args) -> Vec<u8> {
     out
 }
 
+/// The arguments LMPOP, BLMPOP, ZMPOP and BZMPOP share, from their
+/// `numkeys` on: the keys, which of the two ends (0 for `ends[0]`), and the
+/// COUNT (1 when absent), with Redis's errors.
+pub struct MultiPopArgs<'a> {
+    pub keys: Args<'a>,
+    pub end: usize,
+    pub count: usize,
+}
+
+pub fn parse_multi_pop<'a>(
+    args: Args<'a>,
+    numkeys_at: usize,
+    ends: [&str; 2],
+) -> Result<MultiPopArgs<'a>, CommandError> {
+    let numkeys = parse_int(&args[numkeys_at])
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
+    let end_at = usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(numkeys_at + 1))
+        .filter(|at| *at < args.len())
+        .ok_or(CommandError::Syntax)?;
+    let end = ends
+        .iter()
+        .position(|e| crate::util::eq_ignore_case(&args[end_at], e))
+        .ok_or(CommandError::Syntax)?;
+    let mut count: Option<usize> = None;
+    let mut i = end_at + 1;
+    while i < args.len() {
+        if count.is_none() && crate::util::eq_ignore_case(&args[i], "count") && i + 1 < args.len() {
+            let n = parse_int(&args[i + 1])
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| CommandError::err("count should be greater than 0"))?;
+            count = Some(usize::try_from(n).unwrap_or(usize::MAX));
+            i += 2;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    Ok(MultiPopArgs {
+        keys: args.slice(numkeys_at + 1, end_at),
+        end,
+        count: count.unwrap_or(1),
+    })
+}
+
+/// HRANDFIELD's and ZRANDMEMBER's `count [WITHVALUES|WITHSCORES]`, with
+/// Redis's range checks; None when there is no count.
+pub fn parse_random_count(
+    args: Args,
+    with_word: &str,
+) -> Result<Option<(i64, bool)>, CommandError> {
+    let Some(count_arg) = args.get_opt(2) else {
+        return Ok(None);
+    };
+    let count = parse_range_int(count_arg, -i64::MAX, i64::MAX)?;
+    let with = match args.len() {
+        3 => false,
+        4 if crate::util::eq_ignore_case(&args[3], with_word) => true,
+        _ => return Err(CommandError::Syntax),
+    };
+    // With values or scores the reply is twice as long: Redis keeps room for that.
+    if with && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
+        return Err(CommandError::err("value is out of range"));
+    }
+    Ok(Some((count, with)))
+}
+
+/// HDEL, SREM and ZREM: removes `members` from the `T` at `key`, deleting
+/// the key when it empties, and returns how many went. It looks before it
+/// writes, so a command that removes nothing changes nothing (for WATCH).
+pub fn remove_members<T: ?Sized>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    members: Args,
+    pick: fn(&mut crate::storage::Value) -> Result<&mut T, crate::storage::WrongType>,
+    contains: fn(&T, &[u8]) -> bool,
+    remove: fn(&mut T, &[u8]) -> bool,
+) -> Result<i64, CommandError> {
+    let Some(value) = ctx.keys.read_as(key, pick)? else {
+        return Ok(0);
+    };
+    if !members.iter().any(|m| contains(value, m)) {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    if let Some(value) = ctx.keys.write_as(key, pick)? {
+        removed = members.iter().filter(|m| remove(value, m)).count() as i64;
+    }
+    ctx.keys.remove_if_empty(key);
+    Ok(removed)
+}
+
 /// Parses an integer that must lie in `min..=max`, with Redis's
 /// `getRangeLongFromObjectOrReply` errors.
 pub fn parse_range_int(arg: &[u8], min: i64, max: i64) -> Result<i64, CommandError> {

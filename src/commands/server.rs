@@ -818,7 +818,31 @@ fn write_key_flags(r: &mut crate::protocol::ReplyWriter, flags: u16) {
     }
 }
 
+/// A value in a key spec's `spec` map.
+enum SpecValue {
+    Int(i32),
+    Text(&'static str),
+}
+
+/// One step of a key spec (`begin_search` or `find_keys`): its type and the
+/// fields of its `spec` map.
+fn write_spec_step(r: &mut crate::protocol::ReplyWriter, kind: &str, fields: &[(&str, SpecValue)]) {
+    r.map_len(2);
+    r.bulk(b"type");
+    r.bulk(kind.as_bytes());
+    r.bulk(b"spec");
+    r.map_len(fields.len());
+    for (name, value) in fields {
+        r.bulk(name.as_bytes());
+        match value {
+            SpecValue::Int(n) => r.integer(i64::from(*n)),
+            SpecValue::Text(text) => r.bulk(text.as_bytes()),
+        }
+    }
+}
+
 fn write_key_spec(r: &mut crate::protocol::ReplyWriter, key_spec: &KeySpec) {
+    use SpecValue::{Int, Text};
     let noted = !key_spec.notes.is_empty();
     r.map_len(3 + usize::from(noted));
     if noted {
@@ -828,69 +852,43 @@ fn write_key_spec(r: &mut crate::protocol::ReplyWriter, key_spec: &KeySpec) {
     r.bulk(b"flags");
     write_key_flags(r, key_spec.flags);
     r.bulk(b"begin_search");
-    r.map_len(2);
-    r.bulk(b"type");
     match key_spec.begin {
-        BeginSearch::Unknown => {
-            r.bulk(b"unknown");
-            r.bulk(b"spec");
-            r.map_len(0);
-        }
-        BeginSearch::Index(index) => {
-            r.bulk(b"index");
-            r.bulk(b"spec");
-            r.map_len(1);
-            r.bulk(b"index");
-            r.integer(index as i64);
-        }
+        BeginSearch::Unknown => write_spec_step(r, "unknown", &[]),
+        BeginSearch::Index(index) => write_spec_step(r, "index", &[("index", Int(index))]),
         BeginSearch::Keyword {
             keyword,
             start_from,
-        } => {
-            r.bulk(b"keyword");
-            r.bulk(b"spec");
-            r.map_len(2);
-            r.bulk(b"keyword");
-            r.bulk(keyword.as_bytes());
-            r.bulk(b"startfrom");
-            r.integer(start_from as i64);
-        }
+        } => write_spec_step(
+            r,
+            "keyword",
+            &[("keyword", Text(keyword)), ("startfrom", Int(start_from))],
+        ),
     }
     r.bulk(b"find_keys");
-    r.map_len(2);
-    r.bulk(b"type");
     match key_spec.find {
-        FindKeys::Unknown => {
-            r.bulk(b"unknown");
-            r.bulk(b"spec");
-            r.map_len(0);
-        }
-        FindKeys::Range { last, step, limit } => {
-            r.bulk(b"range");
-            r.bulk(b"spec");
-            r.map_len(3);
-            r.bulk(b"lastkey");
-            r.integer(last as i64);
-            r.bulk(b"keystep");
-            r.integer(step as i64);
-            r.bulk(b"limit");
-            r.integer(limit as i64);
-        }
+        FindKeys::Unknown => write_spec_step(r, "unknown", &[]),
+        FindKeys::Range { last, step, limit } => write_spec_step(
+            r,
+            "range",
+            &[
+                ("lastkey", Int(last)),
+                ("keystep", Int(step)),
+                ("limit", Int(limit)),
+            ],
+        ),
         FindKeys::Keynum {
             count_at,
             first,
             step,
-        } => {
-            r.bulk(b"keynum");
-            r.bulk(b"spec");
-            r.map_len(3);
-            r.bulk(b"keynumidx");
-            r.integer(count_at as i64);
-            r.bulk(b"firstkey");
-            r.integer(first as i64);
-            r.bulk(b"keystep");
-            r.integer(step as i64);
-        }
+        } => write_spec_step(
+            r,
+            "keynum",
+            &[
+                ("keynumidx", Int(count_at)),
+                ("firstkey", Int(first)),
+                ("keystep", Int(step)),
+            ],
+        ),
     }
 }
 

@@ -41,19 +41,15 @@ pub fn sadd(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn srem(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let key = &args[1];
-    let Some(set) = ctx.keys.read_as(key, Value::as_set_mut)? else {
-        ctx.reply.integer(0);
-        return Ok(());
-    };
-    let mut removed = 0;
-    if args.from(2).iter().any(|m| set.contains(m)) {
-        if let Some(set) = ctx.keys.write_as(key, Value::as_set_mut)? {
-            removed = args.from(2).iter().filter(|m| set.remove(m)).count();
-        }
-        ctx.keys.remove_if_empty(key);
-    }
-    ctx.reply.integer(removed as i64);
+    let removed = super::remove_members(
+        ctx,
+        &args[1],
+        args.from(2),
+        Value::as_set_mut,
+        Set::contains,
+        Set::remove,
+    )?;
+    ctx.reply.integer(removed);
     Ok(())
 }
 

@@ -110,6 +110,16 @@ struct Item {
     weight: Option<Vec<u8>>,
 }
 
+impl Item {
+    fn new(element: Vec<u8>) -> Self {
+        Item {
+            element,
+            score: 0.0,
+            weight: None,
+        }
+    }
+}
+
 /// The element list of the sorted key, and whether its order is native
 /// (lists and sorted sets) for the no-sort case.
 fn load(value: Option<&Value>) -> Result<(Vec<Vec<u8>>, bool), CommandError> {
@@ -154,7 +164,7 @@ fn sort_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
     if end >= len {
         end = len - 1;
     }
-    let mut items: Vec<Item> = if request.dont_sort && native_order {
+    let elements = if request.dont_sort && native_order {
         if request.desc {
             elements.reverse();
         }
@@ -166,23 +176,10 @@ fn sort_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
         end -= start;
         start = 0;
         taken
-            .into_iter()
-            .map(|element| Item {
-                element,
-                score: 0.0,
-                weight: None,
-            })
-            .collect()
     } else {
         elements
-            .into_iter()
-            .map(|element| Item {
-                element,
-                score: 0.0,
-                weight: None,
-            })
-            .collect()
     };
+    let mut items: Vec<Item> = elements.into_iter().map(Item::new).collect();
     if !request.dont_sort {
         weigh_and_sort(ctx, &request, &mut items)?;
     }

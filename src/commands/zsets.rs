@@ -12,7 +12,7 @@
 //! RESP3 member/score pairs as two-element arrays.
 
 use super::keys::{scan_collection, write_scan_reply, ScanOptions};
-use super::{parse_int, parse_range_int, parse_timeout, sampling, Ctx};
+use super::{parse_int, parse_timeout, sampling, Ctx, MultiPopArgs};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
 use crate::storage::{AddFlags, AddOutcome, LexBound, LexRange, ScoreRange, Set, Value, ZSet};
@@ -213,19 +213,15 @@ pub fn zincrby(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn zrem(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let key = &args[1];
-    let Some(zset) = ctx.keys.read_as(key, Value::as_zset_mut)? else {
-        ctx.reply.integer(0);
-        return Ok(());
-    };
-    let mut removed = 0;
-    if args.from(2).iter().any(|m| zset.score(m).is_some()) {
-        if let Some(zset) = ctx.keys.write_as(key, Value::as_zset_mut)? {
-            removed = args.from(2).iter().filter(|m| zset.remove(m)).count();
-        }
-        ctx.keys.remove_if_empty(key);
-    }
-    ctx.reply.integer(removed as i64);
+    let removed = super::remove_members(
+        ctx,
+        &args[1],
+        args.from(2),
+        Value::as_zset_mut,
+        |z, m| z.score(m).is_some(),
+        ZSet::remove,
+    )?;
+    ctx.reply.integer(removed);
     Ok(())
 }
 
@@ -753,56 +749,21 @@ pub fn bzpopmax(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 /// ZMPOP's arguments from `numkeys_at` on.
-struct MultiPop<'a> {
-    keys: Args<'a>,
-    end: Extreme,
-    count: usize,
-}
-
-fn parse_multi_pop(args: Args, numkeys_at: usize) -> Result<MultiPop, CommandError> {
-    let numkeys = parse_int(&args[numkeys_at])
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| CommandError::err("numkeys should be greater than 0"))?;
-    let where_at = usize::try_from(numkeys)
-        .ok()
-        .and_then(|n| n.checked_add(numkeys_at + 1))
-        .filter(|at| *at < args.len())
-        .ok_or(CommandError::Syntax)?;
-    let end = if eq_ignore_case(&args[where_at], "min") {
-        Extreme::Min
-    } else if eq_ignore_case(&args[where_at], "max") {
-        Extreme::Max
-    } else {
-        return Err(CommandError::Syntax);
-    };
-    let mut count = None;
-    let mut j = where_at + 1;
-    while j < args.len() {
-        if count.is_none() && eq_ignore_case(&args[j], "count") && j + 1 < args.len() {
-            let n = parse_int(&args[j + 1])
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| CommandError::err("count should be greater than 0"))?;
-            count = Some(usize::try_from(n).unwrap_or(usize::MAX));
-            j += 2;
-        } else {
-            return Err(CommandError::Syntax);
-        }
-    }
-    Ok(MultiPop {
-        keys: args.slice(numkeys_at + 1, where_at),
-        end,
-        count: count.unwrap_or(1),
-    })
+fn parse_zset_multi_pop(args: Args, numkeys_at: usize) -> Result<MultiPopArgs, CommandError> {
+    super::parse_multi_pop(args, numkeys_at, ["min", "max"])
 }
 
 /// Pops for ZMPOP/BZMPOP; false when every key was empty.
-fn multi_pop(ctx: &mut Ctx, request: &MultiPop) -> Result<bool, CommandError> {
+fn multi_pop(ctx: &mut Ctx, request: &MultiPopArgs) -> Result<bool, CommandError> {
     let Some(key) = first_nonempty(ctx, request.keys.iter())? else {
         return Ok(false);
     };
-    let popped = pop_members(ctx, key, request.end, request.count)?;
+    let end = if request.end == 0 {
+        Extreme::Min
+    } else {
+        Extreme::Max
+    };
+    let popped = pop_members(ctx, key, end, request.count)?;
     ctx.reply.array_len(2);
     ctx.reply.bulk(key);
     ctx.reply.array_len(popped.len());
@@ -815,7 +776,7 @@ fn multi_pop(ctx: &mut Ctx, request: &MultiPop) -> Result<bool, CommandError> {
 }
 
 pub fn zmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let request = parse_multi_pop(args, 1)?;
+    let request = parse_zset_multi_pop(args, 1)?;
     if !multi_pop(ctx, &request)? {
         ctx.reply.null_array();
     }
@@ -823,7 +784,7 @@ pub fn zmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn bzmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let request = parse_multi_pop(args, 2)?;
+    let request = parse_zset_multi_pop(args, 2)?;
     let timeout = parse_timeout(&args[1])?;
     if multi_pop(ctx, &request)? {
         return Ok(());
@@ -837,7 +798,7 @@ pub fn bzmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn zrandmember(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let Some(count_arg) = args.get_opt(2) else {
+    let Some((count, with_scores)) = super::parse_random_count(args, "withscores")? else {
         let member = ctx
             .keys
             .lookup_read(&args[1], Value::as_zset_mut)?
@@ -848,15 +809,6 @@ pub fn zrandmember(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         return Ok(());
     };
-    let count = parse_range_int(count_arg, -i64::MAX, i64::MAX)?;
-    let with_scores = match args.len() {
-        3 => false,
-        4 if eq_ignore_case(&args[3], "withscores") => true,
-        _ => return Err(CommandError::Syntax),
-    };
-    if with_scores && !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
-        return Err(CommandError::err("value is out of range"));
-    }
     let Some(zset) = ctx.keys.lookup_read(&args[1], Value::as_zset_mut)? else {
         ctx.reply.array_len(0);
         return Ok(());

@@ -17,7 +17,10 @@ Both servers are started on free ports bound to 127.0.0.1 and are stopped at the
 end, also on Ctrl-C or error.  Every (pipeline, test) pair is benchmarked against
 both servers in each round, cachet first in odd rounds and redis first in even
 rounds, so slow drift and noise hit both sides.  The table reports the median
-ops/s over the rounds, the ratio of the medians, and each side's min/max.
+ops/s over the rounds, the median over rounds of cachet's ops/s divided by
+redis's in the same round (the two runs of a round are back to back), each
+side's min/max, and the server CPU time each spent per request (from
+/proc/<pid>/stat), which the noise of a shared machine barely moves.
 
 Exit status: 0 when every run completed (whatever the ratios: this measures, it
 does not assert); 1 when a redis-benchmark run failed, timed out, reported an
@@ -299,7 +302,7 @@ def fmt_ops(v):
 
 
 def build_table(results, order):
-    header = ["test", "P", "cachet ops/s", "redis ops/s", "ratio",
+    header = ["test", "P", "cachet ops/s", "redis ops/s", "ratio (median of rounds)",
               "cachet min..max", "redis min..max", "server CPU us/req cachet", "redis"]
     rows = []
     for key in order:
@@ -308,7 +311,12 @@ def build_table(results, order):
         r = results[key]["redis"]
         cm = statistics.median(c) if c else None
         rm = statistics.median(r) if r else None
-        ratio = "%.2f" % (cm / rm) if cm and rm else "-"
+        # The two servers run back to back in each round, so the ratio of a
+        # round's pair is free of the slow drift of a shared machine; the
+        # table shows the median of those ratios.
+        cr, rr = results[key]["cachet by round"], results[key]["redis by round"]
+        paired = [cr[n] / rr[n] for n in cr if n in rr and rr[n] > 0]
+        ratio = "%.2f" % statistics.median(paired) if paired else "-"
         cc = results[key]["cachet cpu"]
         rc = results[key]["redis cpu"]
         rows.append([test, str(pipeline), fmt_ops(cm), fmt_ops(rm), ratio,
@@ -386,9 +394,11 @@ def compare(opts, cachet, redis):
             for name, rps in rows.items():
                 key = (pipeline, name)
                 if key not in results:
-                    results[key] = {"cachet": [], "redis": [], "cachet cpu": [], "redis cpu": []}
+                    results[key] = {"cachet": [], "redis": [], "cachet cpu": [], "redis cpu": [],
+                                    "cachet by round": {}, "redis by round": {}}
                     order.append(key)
                 results[key][s.name].append(rps)
+                results[key][s.name + " by round"][rnd] = rps
                 if cpu_us is not None:
                     results[key][s.name + " cpu"].append(cpu_us)
                 log("round %d/%d  P=%-3d %-16s %-6s %12s ops/s"

@@ -30,7 +30,6 @@ use crate::server::blocking;
 use crate::server::client::{Client, ReplyMode};
 use crate::server::Shared;
 use crate::storage::{KeyView, Locked};
-use std::time::Instant;
 pub use table::{CommandSpec, CommandTable, LockMode};
 
 /// Everything a handler may use while it runs.
@@ -215,8 +214,8 @@ pub fn run_locked<'k>(
     if let Err(error) = result {
         write_error(shared, reply, &error);
     }
-    let finished = Instant::now();
-    let usec = finished.duration_since(started).as_micros() as u64;
+    let finished = crate::stats::clock::Stamp::now();
+    let usec = finished.micros_since(started);
     client.clock_mark = finished;
     let hot = &shared.hot;
     client.counters.calls.push(crate::stats::CallRecord {

@@ -59,7 +59,7 @@ pub struct Client {
     pub counters: LocalCounters,
     /// End of the previous command (or start of the batch): each command is
     /// timed from here, so it costs one clock read instead of two.
-    pub clock_mark: std::time::Instant,
+    pub clock_mark: crate::stats::clock::Stamp,
     /// The last command name this client sent and its table entry, so a
     /// stream of the same command skips the table lookup.
     pub last_lookup: crate::commands::table::LookupCache,
@@ -90,7 +90,7 @@ impl Client {
             pending_sleep: None,
             info,
             counters: LocalCounters::default(),
-            clock_mark: std::time::Instant::now(),
+            clock_mark: crate::stats::clock::Stamp::now(),
             last_lookup: Default::default(),
             blocked: None,
             block_retry: None,

@@ -149,7 +149,7 @@ async fn run(
         }
         let now_ms = crate::util::now_ms();
         info.last_interaction_ms.store(now_ms, Ordering::Relaxed);
-        client.clock_mark = std::time::Instant::now();
+        client.clock_mark = crate::stats::clock::Stamp::now();
         info.query_buffer.store(input.len(), Ordering::Relaxed);
         run_batch(shared, client, &mut parser, &input, &mut output, now_ms);
         input.advance(parser.consume());
@@ -268,7 +268,7 @@ async fn wait_while_blocked(
         WakeReason::Ready => {
             let ack = waiter.take_ack();
             client.block_retry = Some(blocked.deadline);
-            client.clock_mark = std::time::Instant::now();
+            client.clock_mark = crate::stats::clock::Stamp::now();
             let now_ms = crate::util::now_ms();
             dispatch(shared, client, blocked.args.args(), &mut output, now_ms);
             client.block_retry = None;

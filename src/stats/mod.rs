@@ -7,6 +7,7 @@
 //! are summed per connection and flushed once per batch of commands. This
 //! module only counts; it never touches the keyspace or sockets.
 
+pub mod clock;
 pub mod memory;
 
 use hdrhistogram::Histogram;

@@ -12,8 +12,9 @@
 //!   client state, background tasks, shutdown, and the embedding API.
 //! - [`commands`]: the single command table and one file per family
 //!   (strings, keys, connection, server, transactions).
-//! - [`storage`]: the sharded keyspace, its hash table, values, expiry index
-//!   and WATCH bookkeeping.
+//! - [`storage`]: the sharded keyspace, its hash table, values, expiry index,
+//!   WATCH bookkeeping, the change log and the tracking table.
+//! - [`events`]: pub/sub, keyspace notifications and client-side caching.
 //! - [`stats`]: counters and hdrhistogram latency figures for INFO.
 //! - [`errors`]: every error reply's text, in one place.
 //! - [`glob`], [`util`]: pattern matching and Redis's number rules.
@@ -34,6 +35,7 @@
 pub mod commands;
 pub mod config;
 pub mod errors;
+pub mod events;
 pub mod glob;
 pub mod protocol;
 pub mod server;

@@ -6,15 +6,24 @@
 use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::{Args, Protocol};
-use crate::server::client::{flags, ReplyMode};
+use crate::server::client::{flags, ClientInfo, ReplyMode};
 use crate::util::eq_ignore_case;
 use std::sync::atomic::Ordering;
 
 pub fn ping(ctx: &mut Ctx, args: Args) -> CommandResult {
-    match args.len() {
-        1 => ctx.reply.simple("PONG"),
-        2 => ctx.reply.bulk(&args[1]),
-        _ => return Err(CommandError::WrongArity("ping".into())),
+    if args.len() > 2 {
+        return Err(CommandError::WrongArity("ping".into()));
+    }
+    if ctx.client.protocol == Protocol::Resp2 && ctx.client.subscriptions.active() {
+        // A RESP2 subscriber's replies share the stream with messages.
+        ctx.reply.array_len(2);
+        ctx.reply.bulk_str("pong");
+        ctx.reply.bulk(args.get_opt(1).unwrap_or(b""));
+        return Ok(());
+    }
+    match args.get_opt(1) {
+        None => ctx.reply.simple("PONG"),
+        Some(message) => ctx.reply.bulk(message),
     }
     Ok(())
 }
@@ -32,6 +41,8 @@ pub fn quit(ctx: &mut Ctx, _args: Args) -> CommandResult {
 
 pub fn reset(ctx: &mut Ctx, _args: Args) -> CommandResult {
     super::transactions::discard_state(ctx);
+    super::pubsub::release_client(ctx.shared, ctx.client);
+    crate::events::tracking::disable(ctx.shared, ctx.client);
     let requires_auth = ctx.shared.hot.requirepass_set.load(Ordering::Relaxed);
     let client = &mut *ctx.client;
     client.select(0);
@@ -212,26 +223,42 @@ fn describe(ctx: &Ctx, info: &crate::server::client::ClientInfo) -> String {
     info.describe(ctx.now_ms(), &name)
 }
 
+/// CLIENT LIST / CLIENT KILL's TYPE: which clients it names (cachet has no
+/// masters or replicas, so those types name nobody).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Pubsub,
+    Replication,
+}
+
+fn parse_client_type(text: &[u8]) -> Result<ClientType, CommandError> {
+    match String::from_utf8_lossy(text).to_lowercase().as_str() {
+        "normal" => Ok(ClientType::Normal),
+        "pubsub" => Ok(ClientType::Pubsub),
+        "master" | "replica" | "slave" => Ok(ClientType::Replication),
+        _ => Err(CommandError::err(format!(
+            "Unknown client type '{}'",
+            String::from_utf8_lossy(text)
+        ))),
+    }
+}
+
+fn client_type_of(info: &ClientInfo) -> ClientType {
+    if info.subscription_total() > 0 {
+        ClientType::Pubsub
+    } else {
+        ClientType::Normal
+    }
+}
+
 pub fn client_list(ctx: &mut Ctx, args: Args) -> CommandResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut wanted_type: Option<ClientType> = None;
     let mut i = 2;
     while i < args.len() {
         if eq_ignore_case(&args[i], "type") && i + 1 < args.len() {
-            let t = &args[i + 1];
-            if !(eq_ignore_case(t, "normal")
-                || eq_ignore_case(t, "master")
-                || eq_ignore_case(t, "replica")
-                || eq_ignore_case(t, "slave")
-                || eq_ignore_case(t, "pubsub"))
-            {
-                return Err(CommandError::err(format!(
-                    "Unknown client type '{}'",
-                    String::from_utf8_lossy(t)
-                )));
-            }
-            if !eq_ignore_case(t, "normal") {
-                ids = Some(Vec::new());
-            }
+            wanted_type = Some(parse_client_type(&args[i + 1])?);
             i += 2;
         } else if eq_ignore_case(&args[i], "id") && i + 1 < args.len() {
             let mut list = ids.take().unwrap_or_default();
@@ -250,7 +277,9 @@ pub fn client_list(ctx: &mut Ctx, args: Args) -> CommandResult {
     }
     let mut text = String::new();
     for info in ctx.shared.clients.all() {
-        if ids.as_ref().is_some_and(|ids| !ids.contains(&info.id)) {
+        if ids.as_ref().is_some_and(|ids| !ids.contains(&info.id))
+            || wanted_type.is_some_and(|t| t != client_type_of(&info))
+        {
             continue;
         }
         text.push_str(&describe(ctx, &info));
@@ -292,6 +321,7 @@ pub fn client_kill(ctx: &mut Ctx, args: Args) -> CommandResult {
     let mut laddr: Option<String> = None;
     let mut skip_me = true;
     let mut max_age: Option<u64> = None;
+    let mut wanted_type: Option<ClientType> = None;
     let mut i = 2;
     while i + 1 < args.len() {
         let (option, value) = (&args[i], &args[i + 1]);
@@ -308,11 +338,7 @@ pub fn client_kill(ctx: &mut Ctx, args: Args) -> CommandResult {
         } else if eq_ignore_case(option, "laddr") {
             laddr = Some(text);
         } else if eq_ignore_case(option, "type") {
-            if !["normal", "master", "replica", "slave", "pubsub"]
-                .contains(&text.to_lowercase().as_str())
-            {
-                return Err(CommandError::err(format!("Unknown client type '{}'", text)));
-            }
+            wanted_type = Some(parse_client_type(value)?);
         } else if eq_ignore_case(option, "user") {
             if text != "default" {
                 return Err(CommandError::err(format!("No such user '{}'", text)));
@@ -343,6 +369,7 @@ pub fn client_kill(ctx: &mut Ctx, args: Args) -> CommandResult {
             || addr.as_ref().is_some_and(|a| *a != info.addr)
             || laddr.as_ref().is_some_and(|a| *a != info.laddr)
             || max_age.is_some_and(|age| now.saturating_sub(info.created_ms) / 1000 < age)
+            || wanted_type.is_some_and(|t| t != client_type_of(&info))
         {
             continue;
         }
@@ -442,6 +469,10 @@ pub fn client_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
         ctx,
         "CLIENT",
         &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -466,6 +497,11 @@ pub fn client_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
             "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
         ],
     );
     Ok(())

@@ -100,7 +100,9 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "bzpopmax" => &BZPOPMAX,
         "bzpopmin" => &BZPOPMIN,
         "client" => &CLIENT,
+        "client|caching" => &CLIENT_CACHING,
         "client|getname" => &CLIENT_GETNAME,
+        "client|getredir" => &CLIENT_GETREDIR,
         "client|help" => &CLIENT_HELP,
         "client|id" => &CLIENT_ID,
         "client|info" => &CLIENT_INFO,
@@ -111,6 +113,8 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "client|reply" => &CLIENT_REPLY,
         "client|setinfo" => &CLIENT_SETINFO,
         "client|setname" => &CLIENT_SETNAME,
+        "client|tracking" => &CLIENT_TRACKING,
+        "client|trackinginfo" => &CLIENT_TRACKINGINFO,
         "client|unblock" => &CLIENT_UNBLOCK,
         "command" => &COMMAND,
         "command|count" => &COMMAND_COUNT,
@@ -209,7 +213,17 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "pexpiretime" => &PEXPIRETIME,
         "ping" => &PING,
         "psetex" => &PSETEX,
+        "psubscribe" => &PSUBSCRIBE,
         "pttl" => &PTTL,
+        "publish" => &PUBLISH,
+        "pubsub" => &PUBSUB,
+        "pubsub|channels" => &PUBSUB_CHANNELS,
+        "pubsub|help" => &PUBSUB_HELP,
+        "pubsub|numpat" => &PUBSUB_NUMPAT,
+        "pubsub|numsub" => &PUBSUB_NUMSUB,
+        "pubsub|shardchannels" => &PUBSUB_SHARDCHANNELS,
+        "pubsub|shardnumsub" => &PUBSUB_SHARDNUMSUB,
+        "punsubscribe" => &PUNSUBSCRIBE,
         "quit" => &QUIT,
         "randomkey" => &RANDOMKEY,
         "rename" => &RENAME,
@@ -247,19 +261,24 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "sort" => &SORT,
         "sort_ro" => &SORT_RO,
         "spop" => &SPOP,
+        "spublish" => &SPUBLISH,
         "srandmember" => &SRANDMEMBER,
         "srem" => &SREM,
         "sscan" => &SSCAN,
+        "ssubscribe" => &SSUBSCRIBE,
         "strlen" => &STRLEN,
+        "subscribe" => &SUBSCRIBE,
         "substr" => &SUBSTR,
         "sunion" => &SUNION,
         "sunionstore" => &SUNIONSTORE,
+        "sunsubscribe" => &SUNSUBSCRIBE,
         "swapdb" => &SWAPDB,
         "time" => &TIME,
         "touch" => &TOUCH,
         "ttl" => &TTL,
         "type" => &TYPE,
         "unlink" => &UNLINK,
+        "unsubscribe" => &UNSUBSCRIBE,
         "unwatch" => &UNWATCH,
         "watch" => &WATCH,
         "zadd" => &ZADD,
@@ -417,7 +436,20 @@ static CLIENT: CommandDoc = CommandDoc {
     args: &[],
 };
 
+static CLIENT_CACHING: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("mode", "oneof").args(&[
+        arg("yes", "pure-token").token("YES"),
+        arg("no", "pure-token").token("NO"),
+    ])],
+};
+
 static CLIENT_GETNAME: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static CLIENT_GETREDIR: CommandDoc = CommandDoc {
     history: &[],
     args: &[],
 };
@@ -524,6 +556,31 @@ static CLIENT_SETINFO: CommandDoc = CommandDoc {
 static CLIENT_SETNAME: CommandDoc = CommandDoc {
     history: &[],
     args: &[arg("connection-name", "string")],
+};
+
+static CLIENT_TRACKING: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("status", "oneof").args(&[
+            arg("on", "pure-token").token("ON"),
+            arg("off", "pure-token").token("OFF"),
+        ]),
+        arg("client-id", "integer")
+            .token("REDIRECT")
+            .flags(OPTIONAL),
+        arg("prefix", "string")
+            .token("PREFIX")
+            .flags(OPTIONAL | MULTIPLE | MULTIPLE_TOKEN),
+        arg("bcast", "pure-token").token("BCAST").flags(OPTIONAL),
+        arg("optin", "pure-token").token("OPTIN").flags(OPTIONAL),
+        arg("optout", "pure-token").token("OPTOUT").flags(OPTIONAL),
+        arg("noloop", "pure-token").token("NOLOOP").flags(OPTIONAL),
+    ],
+};
+
+static CLIENT_TRACKINGINFO: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
 };
 
 static CLIENT_UNBLOCK: CommandDoc = CommandDoc {
@@ -1256,9 +1313,61 @@ static PSETEX: CommandDoc = CommandDoc {
     ],
 };
 
+static PSUBSCRIBE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("pattern", "block")
+        .flags(MULTIPLE)
+        .args(&[arg("pattern", "pattern")])],
+};
+
 static PTTL: CommandDoc = CommandDoc {
     history: &[("2.8.0", "Added the -2 reply.")],
     args: &[arg("key", "key").key_spec(0)],
+};
+
+static PUBLISH: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("channel", "string"), arg("message", "string")],
+};
+
+static PUBSUB: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static PUBSUB_CHANNELS: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("pattern", "pattern").flags(OPTIONAL)],
+};
+
+static PUBSUB_HELP: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static PUBSUB_NUMPAT: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static PUBSUB_NUMSUB: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("channel", "string").flags(OPTIONAL | MULTIPLE)],
+};
+
+static PUBSUB_SHARDCHANNELS: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("pattern", "pattern").flags(OPTIONAL)],
+};
+
+static PUBSUB_SHARDNUMSUB: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("shardchannel", "string").flags(OPTIONAL | MULTIPLE)],
+};
+
+static PUNSUBSCRIBE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("pattern", "pattern").flags(OPTIONAL | MULTIPLE)],
 };
 
 static QUIT: CommandDoc = CommandDoc {
@@ -1629,6 +1738,11 @@ static SPOP: CommandDoc = CommandDoc {
     ],
 };
 
+static SPUBLISH: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("shardchannel", "string"), arg("message", "string")],
+};
+
 static SRANDMEMBER: CommandDoc = CommandDoc {
     history: &[("2.6.0", "Added the optional `count` argument.")],
     args: &[
@@ -1655,9 +1769,19 @@ static SSCAN: CommandDoc = CommandDoc {
     ],
 };
 
+static SSUBSCRIBE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("shardchannel", "string").flags(MULTIPLE)],
+};
+
 static STRLEN: CommandDoc = CommandDoc {
     history: &[],
     args: &[arg("key", "key").key_spec(0)],
+};
+
+static SUBSCRIBE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("channel", "string").flags(MULTIPLE)],
 };
 
 static SUBSTR: CommandDoc = CommandDoc {
@@ -1680,6 +1804,11 @@ static SUNIONSTORE: CommandDoc = CommandDoc {
         arg("destination", "key").key_spec(0),
         arg("key", "key").key_spec(1).flags(MULTIPLE),
     ],
+};
+
+static SUNSUBSCRIBE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("shardchannel", "string").flags(OPTIONAL | MULTIPLE)],
 };
 
 static SWAPDB: CommandDoc = CommandDoc {
@@ -1710,6 +1839,11 @@ static TYPE: CommandDoc = CommandDoc {
 static UNLINK: CommandDoc = CommandDoc {
     history: &[],
     args: &[arg("key", "key").key_spec(0).flags(MULTIPLE)],
+};
+
+static UNSUBSCRIBE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("channel", "string").flags(OPTIONAL | MULTIPLE)],
 };
 
 static UNWATCH: CommandDoc = CommandDoc {

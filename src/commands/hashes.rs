@@ -8,7 +8,7 @@ use super::keys::{scan_collection, write_scan_reply, ScanOptions};
 use super::{parse_int, sampling, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::{Hash, Value};
+use crate::storage::{class, Hash, Value};
 use crate::util::c_numbers::{self, IncrementError};
 
 fn new_hash() -> Value {
@@ -35,6 +35,7 @@ fn set_pairs(ctx: &mut Ctx, args: Args) -> Result<i64, CommandError> {
         }
         i += 2;
     }
+    ctx.notify(class::HASH, "hset", &args[1]);
     Ok(added)
 }
 
@@ -62,6 +63,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
         .keys
         .write_or_create_as(&args[1], Value::as_hash_mut, new_hash)?;
     hash.insert(&args[2], &args[3], &limits);
+    ctx.notify(class::HASH, "hset", &args[1]);
     ctx.reply.integer(1);
     Ok(())
 }
@@ -97,9 +99,13 @@ pub fn hdel(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx,
         &args[1],
         args.from(2),
-        Value::as_hash_mut,
-        Hash::contains,
-        Hash::remove,
+        &super::MemberRemoval {
+            pick: Value::as_hash_mut,
+            contains: Hash::contains,
+            remove: Hash::remove,
+            event_class: class::HASH,
+            event: "hdel",
+        },
     )?;
     ctx.reply.integer(deleted);
     Ok(())
@@ -194,6 +200,7 @@ pub fn hincrby(ctx: &mut Ctx, args: Args) -> CommandResult {
     let mut buffer = [0u8; 20];
     let text = crate::protocol::reply::format_i64(next, &mut buffer);
     hash.insert(&args[2], text, &limits);
+    ctx.notify(class::HASH, "hincrby", &args[1]);
     ctx.reply.integer(next);
     Ok(())
 }
@@ -215,6 +222,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
             IncrementError::ResultNotFinite => CommandError::IncrNanOrInf,
         })?;
     hash.insert(&args[2], &text, &limits);
+    ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
     ctx.reply.bulk(&text);
     Ok(())
 }

@@ -6,7 +6,7 @@ use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::glob::glob_match;
 use crate::protocol::Args;
-use crate::storage::SHARD_COUNT;
+use crate::storage::{class, SHARD_COUNT};
 use crate::util::eq_ignore_case;
 use rand::Rng;
 
@@ -14,6 +14,7 @@ pub fn del(ctx: &mut Ctx, args: Args) -> CommandResult {
     let mut removed = 0;
     for key in args.from(1).iter() {
         if ctx.keys.remove(key).is_some() {
+            ctx.notify(class::GENERIC, "del", key);
             removed += 1;
         }
     }
@@ -314,6 +315,8 @@ fn rename_generic(ctx: &mut Ctx, args: Args, only_if_absent: bool) -> CommandRes
     };
     ctx.keys.remove(target);
     ctx.keys.table(target).put_entry(target, entry);
+    ctx.notify(class::GENERIC, "rename_from", source);
+    ctx.notify(class::GENERIC, "rename_to", target);
     if only_if_absent {
         ctx.reply.integer(1);
     } else {
@@ -401,9 +404,7 @@ pub fn restore(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         crate::storage::rdb::RestoreError::BadFormat => CommandError::err("Bad data format"),
     })?;
-    if replace {
-        ctx.keys.remove(key);
-    }
+    let replaced = replace && ctx.keys.remove(key).is_some();
     let now = ctx.now_ms();
     let deadline = match (ttl, absolute) {
         (0, _) => 0,
@@ -412,10 +413,14 @@ pub fn restore(ctx: &mut Ctx, args: Args) -> CommandResult {
     };
     // Already past its deadline: the key is not created, as in Redis.
     if deadline != 0 && deadline <= now {
+        if replaced {
+            ctx.notify(class::GENERIC, "del", key);
+        }
         ctx.reply.ok();
         return Ok(());
     }
     ctx.keys.set(key, value, deadline);
+    ctx.notify(class::GENERIC, "restore", key);
     if let Some(entry) = ctx.keys.peek(key) {
         if let Some(seconds) = idle {
             entry.accessed = ((now / 1000) as i64).saturating_sub(seconds).max(0) as u32;
@@ -461,6 +466,7 @@ pub fn copy(ctx: &mut Ctx, args: Args) -> CommandResult {
         table.remove(target, now);
     }
     table.put_entry(target, entry);
+    table.notify(class::GENERIC, "copy_to", target);
     ctx.reply.integer(1);
     Ok(())
 }
@@ -485,6 +491,9 @@ pub fn move_key(ctx: &mut Ctx, args: Args) -> CommandResult {
         return Ok(());
     };
     ctx.keys.db_of(target_db, key).put_entry(key, entry);
+    ctx.notify(class::GENERIC, "move_from", key);
+    ctx.keys
+        .notify_in(target_db, class::GENERIC, "move_to", key);
     ctx.reply.integer(1);
     Ok(())
 }
@@ -510,6 +519,12 @@ pub fn flushdb(ctx: &mut Ctx, args: Args) -> CommandResult {
     for table in ctx.keys.all_tables(db) {
         table.flush();
     }
+    // Like Redis, flushing one database drops the whole tracking table.
+    crate::events::tracking::invalidate_everything(
+        ctx.shared,
+        ctx.keys.locked.shards_mut(),
+        ctx.client,
+    );
     ctx.reply.ok();
     Ok(())
 }
@@ -521,6 +536,11 @@ pub fn flushall(ctx: &mut Ctx, args: Args) -> CommandResult {
             table.flush();
         }
     }
+    crate::events::tracking::invalidate_everything(
+        ctx.shared,
+        ctx.keys.locked.shards_mut(),
+        ctx.client,
+    );
     ctx.reply.ok();
     Ok(())
 }
@@ -629,8 +649,10 @@ fn expire_generic(ctx: &mut Ctx, args: Args, unit_ms: bool, absolute: bool) -> C
     }
     if when <= now {
         ctx.keys.remove(key);
+        ctx.notify(class::GENERIC, "del", key);
     } else {
         ctx.keys.set_expiry(key, when as u64);
+        ctx.notify(class::GENERIC, "expire", key);
     }
     ctx.reply.integer(1);
     Ok(())
@@ -696,6 +718,7 @@ pub fn persist(ctx: &mut Ctx, args: Args) -> CommandResult {
     let has_ttl = ctx.keys.get(key).is_some_and(|e| e.expires_at != 0);
     if has_ttl {
         ctx.keys.set_expiry(key, 0);
+        ctx.notify(class::GENERIC, "persist", key);
     }
     ctx.reply.integer(has_ttl as i64);
     Ok(())

@@ -11,7 +11,7 @@
 use super::{parse_int, parse_timeout, Ctx, MultiPopArgs};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::{List, Value};
+use crate::storage::{class, List, Value};
 use crate::util::eq_ignore_case;
 
 /// Which end of a list.
@@ -30,6 +30,31 @@ impl End {
         } else {
             Err(CommandError::Syntax)
         }
+    }
+}
+
+impl End {
+    fn push_event(self) -> &'static str {
+        match self {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        }
+    }
+
+    fn pop_event(self) -> &'static str {
+        match self {
+            End::Left => "lpop",
+            End::Right => "rpop",
+        }
+    }
+}
+
+/// The events of a pop, as Redis sends them: `lpop`/`rpop`, then `del`
+/// if the list emptied.
+fn notify_popped(ctx: &mut Ctx, key: &[u8], end: End, deleted: bool) {
+    ctx.notify(class::LIST, end.pop_event(), key);
+    if deleted {
+        ctx.notify(class::GENERIC, "del", key);
     }
 }
 
@@ -96,6 +121,7 @@ fn push(ctx: &mut Ctx, args: Args, end: End, only_existing: bool) -> CommandResu
     }
     let len = list.len();
     ctx.keys.signal_ready(key);
+    ctx.notify(class::LIST, end.push_event(), key);
     ctx.reply.integer(len as i64);
     Ok(())
 }
@@ -119,7 +145,7 @@ pub fn rpushx(ctx: &mut Ctx, args: Args) -> CommandResult {
 // ---- pops -----------------------------------------------------------------
 
 /// Pops up to `count` elements from `key`'s end, deleting the key when it
-/// empties. None: no such key (or an empty pop from a missing one).
+/// empties, and sends the pop's events. None: no such key.
 fn pop_elements(
     ctx: &mut Ctx,
     key: &[u8],
@@ -132,7 +158,8 @@ fn pop_elements(
     let take = count.min(list.len());
     let popped: Vec<Box<[u8]>> = (0..take).filter_map(|_| pop_end(list, end)).collect();
     release_slack(list);
-    ctx.keys.remove_if_empty(key);
+    let deleted = ctx.keys.remove_if_empty(key);
+    notify_popped(ctx, key, end, deleted);
     Ok(Some(popped))
 }
 
@@ -303,14 +330,27 @@ fn move_element(
         return Ok(None);
     }
     ctx.keys.read_as(destination, Value::as_list_mut)?;
-    let Some(element) = pop_elements(ctx, source, from, 1)?.and_then(|mut p| p.pop()) else {
+    // Redis pops, pushes, then deletes an emptied source; its events come
+    // in that order too: the push's, the pop's, then `del`.
+    let Some(list) = ctx.keys.write_as(source, Value::as_list_mut)? else {
         return Ok(None);
     };
-    let list = ctx
-        .keys
-        .write_or_create_as(destination, Value::as_list_mut, new_list)?;
-    push_end(list, to, element.clone());
+    let Some(element) = pop_end(list, from) else {
+        return Ok(None);
+    };
+    if source == destination {
+        push_end(list, to, element.clone());
+    } else {
+        release_slack(list);
+        let list = ctx
+            .keys
+            .write_or_create_as(destination, Value::as_list_mut, new_list)?;
+        push_end(list, to, element.clone());
+    }
     ctx.keys.signal_ready(destination);
+    ctx.notify(class::LIST, to.push_event(), destination);
+    let deleted = ctx.keys.remove_if_empty(source);
+    notify_popped(ctx, source, from, deleted);
     Ok(Some(element))
 }
 
@@ -527,6 +567,7 @@ pub fn lset(ctx: &mut Ctx, args: Args) -> CommandResult {
         .and_then(|i| list.get_mut(i))
         .ok_or_else(|| CommandError::err("index out of range"))?;
     *slot = args[3].into();
+    ctx.notify(class::LIST, "lset", &args[1]);
     ctx.reply.ok();
     Ok(())
 }
@@ -556,6 +597,7 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> CommandResult {
     list.insert(if after { at + 1 } else { at }, args[4].into());
     let len = list.len();
     ctx.keys.signal_ready(&args[1]);
+    ctx.notify(class::LIST, "linsert", &args[1]);
     ctx.reply.integer(len as i64);
     Ok(())
 }
@@ -599,7 +641,10 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> CommandResult {
             });
             release_slack(list);
         }
-        ctx.keys.remove_if_empty(&args[1]);
+        ctx.notify(class::LIST, "lrem", &args[1]);
+        if ctx.keys.remove_if_empty(&args[1]) {
+            ctx.notify(class::GENERIC, "del", &args[1]);
+        }
     }
     ctx.reply.integer(removed as i64);
     Ok(())
@@ -617,7 +662,10 @@ pub fn ltrim(ctx: &mut Ctx, args: Args) -> CommandResult {
             }
         }
         release_slack(list);
-        ctx.keys.remove_if_empty(&args[1]);
+        ctx.notify(class::LIST, "ltrim", &args[1]);
+        if ctx.keys.remove_if_empty(&args[1]) {
+            ctx.notify(class::GENERIC, "del", &args[1]);
+        }
     }
     ctx.reply.ok();
     Ok(())

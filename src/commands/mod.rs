@@ -15,12 +15,14 @@ pub mod docs;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
 pub mod sampling;
 pub mod server;
 pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod table;
+pub mod tracking;
 pub mod transactions;
 pub mod zsets;
 
@@ -29,7 +31,7 @@ use crate::protocol::{Args, ReplyWriter};
 use crate::server::blocking;
 use crate::server::client::{Client, ReplyMode};
 use crate::server::Shared;
-use crate::storage::{KeyView, Locked};
+use crate::storage::{class, KeyView, Locked, Value, WrongType};
 pub use table::{CommandSpec, CommandTable, LockMode};
 
 /// Everything a handler may use while it runs.
@@ -84,6 +86,12 @@ impl Ctx<'_, '_> {
         });
     }
 
+    /// Records a keyspace notification about `key` (Redis's
+    /// `notifyKeyspaceEvent`): published after the command, if enabled.
+    pub fn notify(&mut self, event_class: u32, event: &'static str, key: &[u8]) {
+        self.keys.notify(event_class, event, key);
+    }
+
     /// Whether a blocking command may block now (not inside EXEC).
     pub fn may_block(&self) -> bool {
         !self.client.deny_blocking
@@ -97,23 +105,78 @@ impl Ctx<'_, '_> {
 
 /// Runs one command from a client and appends its reply to `out`.
 /// `now_ms` is the batch's clock reading: every command of one read sees the same time.
+///
+/// What other connections sent the client (messages, invalidations) goes
+/// out before the reply; what the command itself published to the client
+/// goes just before its reply, as in Redis 7.0, and the invalidations it
+/// caused for the client go after it.
 pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<u8>, now_ms: u64) {
     if args.is_empty() {
         return;
     }
+    if shared.tracking.client_count() > 0 {
+        crate::events::tracking::enforce_table_limit(shared);
+    }
+    let outbox = &client.info.outbox;
+    if !outbox.is_empty() {
+        outbox.drain_into(out);
+    }
+    let reply_start = out.len();
+    let index = dispatch_command(shared, client, args, out, now_ms);
+    let spec = index.map(|i| shared.commands.spec(i));
+    let subscribing = spec.is_some_and(|s| s.parent.is_empty() && s.name.ends_with("subscribe"));
+    let outbox = &client.info.outbox;
+    if !outbox.is_empty() && !subscribing {
+        let reply: Vec<u8> = out.split_off(reply_start);
+        outbox.drain_into(out);
+        out.extend_from_slice(&reply);
+    }
+    if !client.pending_invalidations.is_empty() {
+        crate::events::tracking::send_pending(shared, client);
+    }
+    let command_was_client = spec.is_some_and(|s| s.name == "client" || s.parent == "client");
+    crate::events::tracking::end_of_command(client, command_was_client);
+}
+
+/// The commands a RESP2 connection may send while subscribed.
+fn allowed_while_subscribed(spec: &CommandSpec) -> bool {
+    spec.parent.is_empty()
+        && matches!(
+            spec.name,
+            "ping"
+                | "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "quit"
+                | "reset"
+        )
+}
+
+/// Looks the command up, checks it may run, and runs it; returns its table
+/// index when it was found.
+fn dispatch_command(
+    shared: &Shared,
+    client: &mut Client,
+    args: Args,
+    out: &mut Vec<u8>,
+    now_ms: u64,
+) -> Option<usize> {
     let table = &shared.commands;
     let mut reply = ReplyWriter::new(out, client.protocol);
     let index = match table.resolve_cached(args, &mut client.last_lookup) {
         Ok(index) => index,
         Err(error) => {
             reject(shared, client, None, &mut reply, error);
-            return;
+            return None;
         }
     };
     let spec = table.spec(index);
     if let Err(error) = check_arity(spec, args) {
         reject(shared, client, Some(index), &mut reply, error);
-        return;
+        return Some(index);
     }
     if !client.authenticated && !spec.has(table::flags::NO_AUTH) {
         reject(
@@ -123,7 +186,18 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
             &mut reply,
             CommandError::NoAuth,
         );
-        return;
+        return Some(index);
+    }
+    if client.protocol == crate::protocol::Protocol::Resp2
+        && client.subscriptions.active()
+        && !allowed_while_subscribed(spec)
+    {
+        let error = CommandError::err(format!(
+            "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.full_name()
+        ));
+        reject(shared, client, Some(index), &mut reply, error);
+        return Some(index);
     }
     if needs_memory(shared, client, spec) && shared.over_maxmemory() {
         let error = if spec.name == "exec" {
@@ -139,11 +213,11 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
             CommandError::OutOfMemory
         };
         reject(shared, client, Some(index), &mut reply, error);
-        return;
+        return Some(index);
     }
     if client.in_multi() && !spec.has(table::flags::NO_QUEUE) {
         transactions::queue(shared, client, index, args, &mut reply);
-        return;
+        return Some(index);
     }
     let mut locked = match spec.lock {
         LockMode::Nothing => shared.keyspace.lock_nothing(),
@@ -164,6 +238,7 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
     if shared.blocking.any() {
         client.ready_keys.extend(locked.take_ready());
     }
+    Some(index)
 }
 
 /// Parses a blocking command's timeout in seconds (fractions allowed; 0:
@@ -210,6 +285,13 @@ pub fn run_locked<'k>(
         ctx.client.counters.misses += ctx.keys.misses;
         result
     };
+    crate::events::after_command(shared, client, locked);
+    if spec.has(table::flags::READONLY)
+        && !spec.has(table::flags::PUBSUB)
+        && crate::events::tracking::should_remember(client)
+    {
+        remember_tracked_keys(shared, client, locked, spec, args);
+    }
     let failed = result.is_err();
     if let Err(error) = result {
         write_error(shared, reply, &error);
@@ -231,23 +313,55 @@ pub fn run_locked<'k>(
     if shared.monitor.active() && !spec.has(table::flags::SKIP_MONITOR | table::flags::ADMIN) {
         shared.monitor.feed(client, args);
     }
-    apply_reply_mode(client, reply, reply_start, reply_mode);
+    let pushed = std::mem::take(&mut client.reply_is_push);
+    apply_reply_mode(client, reply, reply_start, reply_mode, pushed);
+}
+
+/// A tracking client read these keys: changes to them will invalidate its copies.
+fn remember_tracked_keys(
+    shared: &Shared,
+    client: &Client,
+    locked: &mut Locked,
+    spec: &CommandSpec,
+    args: Args,
+) {
+    let Ok(keys) = spec.find_keys(args, true) else {
+        return;
+    };
+    let totals = &shared.keyspace.tracking_totals;
+    for found in keys {
+        let key = args.get(found.position);
+        let index = shared.keyspace.shard_index(key);
+        locked.shard(index).tracked.remember(key, client.id, totals);
+    }
 }
 
 /// CLIENT REPLY: OFF drops every reply; SKIP drops the next command's reply.
-/// `before` is the mode when the command started.
-fn apply_reply_mode(client: &mut Client, reply: &mut ReplyWriter, start: usize, before: ReplyMode) {
+/// `before` is the mode when the command started. A push reply (the
+/// SUBSCRIBE family's) is never dropped, but still counts as the skipped one.
+fn apply_reply_mode(
+    client: &mut Client,
+    reply: &mut ReplyWriter,
+    start: usize,
+    before: ReplyMode,
+    pushed: bool,
+) {
+    let drop_reply = |reply: &mut ReplyWriter| {
+        if !pushed {
+            reply.truncate(start)
+        }
+    };
     match (before, client.reply_mode) {
         // CLIENT REPLY ON answers OK whatever the mode was.
         (_, ReplyMode::On) if before != ReplyMode::On => {}
-        (ReplyMode::Off, _) => reply.truncate(start),
+        (ReplyMode::Off, _) => drop_reply(reply),
         (ReplyMode::Skip, ReplyMode::Skip) => {
-            reply.truncate(start);
+            drop_reply(reply);
             client.reply_mode = ReplyMode::On;
         }
-        (ReplyMode::Skip, _) => reply.truncate(start),
+        (ReplyMode::Skip, _) => drop_reply(reply),
         // CLIENT REPLY SKIP itself answers nothing.
-        (ReplyMode::On, ReplyMode::Skip) => reply.truncate(start),
+        (ReplyMode::On, ReplyMode::Skip) => drop_reply(reply),
         (ReplyMode::On, _) => {}
     }
 }
@@ -272,7 +386,7 @@ fn reject(
     }
     let start = reply.position();
     write_error(shared, reply, &error);
-    apply_reply_mode(client, reply, start, client.reply_mode);
+    apply_reply_mode(client, reply, start, client.reply_mode, false);
 }
 
 pub fn write_error(shared: &Shared, reply: &mut ReplyWriter, error: &CommandError) {
@@ -399,29 +513,61 @@ pub fn parse_random_count(
     Ok(Some((count, with)))
 }
 
+/// How one family removes members (HDEL, SREM, ZREM): how to reach its
+/// value, test and remove a member, and the event a removal sends.
+pub struct MemberRemoval<T: ?Sized> {
+    pub pick: fn(&mut Value) -> Result<&mut T, WrongType>,
+    pub contains: fn(&T, &[u8]) -> bool,
+    pub remove: fn(&mut T, &[u8]) -> bool,
+    pub event_class: u32,
+    pub event: &'static str,
+}
+
 /// HDEL, SREM and ZREM: removes `members` from the `T` at `key`, deleting
 /// the key when it empties, and returns how many went. It looks before it
-/// writes, so a command that removes nothing changes nothing (for WATCH).
+/// writes, so a command that removes nothing changes nothing (for WATCH)
+/// and sends no event.
 pub fn remove_members<T: ?Sized>(
     ctx: &mut Ctx,
     key: &[u8],
     members: Args,
-    pick: fn(&mut crate::storage::Value) -> Result<&mut T, crate::storage::WrongType>,
-    contains: fn(&T, &[u8]) -> bool,
-    remove: fn(&mut T, &[u8]) -> bool,
+    how: &MemberRemoval<T>,
 ) -> Result<i64, CommandError> {
-    let Some(value) = ctx.keys.read_as(key, pick)? else {
+    let Some(value) = ctx.keys.read_as(key, how.pick)? else {
         return Ok(0);
     };
-    if !members.iter().any(|m| contains(value, m)) {
+    if !members.iter().any(|m| (how.contains)(value, m)) {
         return Ok(0);
     }
     let mut removed = 0;
-    if let Some(value) = ctx.keys.write_as(key, pick)? {
-        removed = members.iter().filter(|m| remove(value, m)).count() as i64;
+    if let Some(value) = ctx.keys.write_as(key, how.pick)? {
+        removed = members.iter().filter(|m| (how.remove)(value, m)).count() as i64;
     }
-    ctx.keys.remove_if_empty(key);
+    ctx.notify(how.event_class, how.event, key);
+    if ctx.keys.remove_if_empty(key) {
+        ctx.notify(class::GENERIC, "del", key);
+    }
     Ok(removed)
+}
+
+/// The STORE forms (SORT STORE, SINTERSTORE, ZUNIONSTORE...): a non-empty
+/// result replaces `destination` and sends `event`; an empty one deletes
+/// it, sending `del` if there was a key.
+pub fn store_result(
+    ctx: &mut Ctx,
+    destination: &[u8],
+    result: Value,
+    event_class: u32,
+    event: &'static str,
+) {
+    if result.aggregate_len() == Some(0) {
+        if ctx.keys.remove(destination).is_some() {
+            ctx.notify(class::GENERIC, "del", destination);
+        }
+    } else {
+        ctx.keys.set(destination, result, 0);
+        ctx.notify(event_class, event, destination);
+    }
 }
 
 /// Parses an integer that must lie in `min..=max`, with Redis's

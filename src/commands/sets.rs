@@ -12,7 +12,7 @@ use super::keys::{scan_collection, write_scan_reply, ScanOptions};
 use super::{parse_int, parse_range_int, sampling, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::{EncodingLimits, Set, Value};
+use crate::storage::{class, EncodingLimits, Set, Value};
 
 fn new_set_for(member: &[u8]) -> impl FnOnce() -> Value + '_ {
     move || Value::Set(Box::new(Set::for_member(member)))
@@ -36,6 +36,9 @@ pub fn sadd(ctx: &mut Ctx, args: Args) -> CommandResult {
         .iter()
         .filter(|member| set.insert(member, &limits))
         .count();
+    if added > 0 {
+        ctx.notify(class::SET, "sadd", &args[1]);
+    }
     ctx.reply.integer(added as i64);
     Ok(())
 }
@@ -45,9 +48,13 @@ pub fn srem(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx,
         &args[1],
         args.from(2),
-        Value::as_set_mut,
-        Set::contains,
-        Set::remove,
+        &super::MemberRemoval {
+            pick: Value::as_set_mut,
+            contains: Set::contains,
+            remove: Set::remove,
+            event_class: class::SET,
+            event: "srem",
+        },
     )?;
     ctx.reply.integer(removed);
     Ok(())
@@ -144,7 +151,7 @@ pub fn spop(ctx: &mut Ctx, args: Args) -> CommandResult {
             if let Some(member) = &member {
                 set.remove(member);
             }
-            ctx.keys.remove_if_empty(key);
+            notify_popped(ctx, key);
             match member {
                 Some(member) => ctx.reply.bulk(&member),
                 None => ctx.reply.null(),
@@ -173,9 +180,11 @@ pub fn spop(ctx: &mut Ctx, args: Args) -> CommandResult {
                 popped
             };
             if everything {
+                ctx.notify(class::SET, "spop", key);
                 ctx.keys.remove(key);
-            } else {
-                ctx.keys.remove_if_empty(key);
+                ctx.notify(class::GENERIC, "del", key);
+            } else if count > 0 {
+                notify_popped(ctx, key);
             }
             write_set(ctx, &popped);
         }
@@ -213,7 +222,10 @@ pub fn smove(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.integer(0);
         return Ok(());
     }
-    ctx.keys.remove_if_empty(source);
+    ctx.notify(class::SET, "srem", source);
+    if ctx.keys.remove_if_empty(source) {
+        ctx.notify(class::GENERIC, "del", source);
+    }
     let limits = ctx.limits();
     let already = ctx
         .keys
@@ -223,6 +235,7 @@ pub fn smove(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.keys
             .write_or_create_as(destination, Value::as_set_mut, new_set_for(member))?
             .insert(member, &limits);
+        ctx.notify(class::SET, "sadd", destination);
     }
     ctx.reply.integer(1);
     Ok(())
@@ -317,14 +330,24 @@ fn combine(ctx: &mut Ctx, keys: &Args, op: Algebra) -> Result<Set, CommandError>
 }
 
 /// Stores `result` at `destination` (deleting it when empty) and answers its size.
-fn store_set(ctx: &mut Ctx, destination: &[u8], result: Set) {
+fn store_set(ctx: &mut Ctx, destination: &[u8], result: Set, event: &'static str) {
     let size = result.len();
-    if size == 0 {
-        ctx.keys.remove(destination);
-    } else {
-        ctx.keys.set(destination, Value::Set(Box::new(result)), 0);
-    }
+    super::store_result(
+        ctx,
+        destination,
+        Value::Set(Box::new(result)),
+        class::SET,
+        event,
+    );
     ctx.reply.integer(size as i64);
+}
+
+/// SPOP's events: `spop`, then `del` if the set emptied.
+fn notify_popped(ctx: &mut Ctx, key: &[u8]) {
+    ctx.notify(class::SET, "spop", key);
+    if ctx.keys.remove_if_empty(key) {
+        ctx.notify(class::GENERIC, "del", key);
+    }
 }
 
 pub fn sinter(ctx: &mut Ctx, args: Args) -> CommandResult {
@@ -340,7 +363,7 @@ pub fn sinterstore(ctx: &mut Ctx, args: Args) -> CommandResult {
     for member in members {
         result.insert(&member, &limits);
     }
-    store_set(ctx, &args[1], result);
+    store_set(ctx, &args[1], result, "sinterstore");
     Ok(())
 }
 
@@ -382,7 +405,7 @@ pub fn sunion(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn sunionstore(ctx: &mut Ctx, args: Args) -> CommandResult {
     let result = combine(ctx, &args.from(2), Algebra::Union)?;
-    store_set(ctx, &args[1], result);
+    store_set(ctx, &args[1], result, "sunionstore");
     Ok(())
 }
 
@@ -395,7 +418,7 @@ pub fn sdiff(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn sdiffstore(ctx: &mut Ctx, args: Args) -> CommandResult {
     let result = combine(ctx, &args.from(2), Algebra::Difference)?;
-    store_set(ctx, &args[1], result);
+    store_set(ctx, &args[1], result, "sdiffstore");
     Ok(())
 }
 

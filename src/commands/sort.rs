@@ -220,11 +220,13 @@ fn sort_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
                     list.push_back(value.into());
                 }
             }
-            if list.is_empty() {
-                ctx.keys.remove(destination);
-            } else {
-                ctx.keys.set(destination, Value::List(Box::new(list)), 0);
-            }
+            super::store_result(
+                ctx,
+                destination,
+                Value::List(Box::new(list)),
+                crate::storage::class::LIST,
+                "sortstore",
+            );
             ctx.reply.integer(output_len as i64);
         }
     }

@@ -4,28 +4,23 @@
 use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::Value;
+use crate::storage::{class, Value, WrongType};
 use crate::util::c_numbers::{self, IncrementError};
 use crate::util::{eq_ignore_case, parse_i64};
 
 /// The string at `key`: None if absent, WRONGTYPE if another type. Counts a keyspace hit or miss.
 fn read_string<'v>(
     keys: &'v mut crate::storage::KeyView<'_, '_>,
-    counters: &mut crate::stats::LocalCounters,
     key: &[u8],
 ) -> Result<Option<&'v [u8]>, CommandError> {
-    match keys.get(key) {
-        None => {
-            counters.misses += 1;
-            Ok(None)
-        }
-        Some(entry) => {
-            counters.hits += 1;
-            match &entry.value {
-                Value::Str(bytes) => Ok(Some(bytes)),
-                _ => Err(CommandError::WrongType),
-            }
-        }
+    let found = keys.lookup_read(key, as_string)?;
+    Ok(found.map(|bytes| &bytes[..]))
+}
+
+fn as_string(value: &mut Value) -> Result<&mut Vec<u8>, WrongType> {
+    match value {
+        Value::Str(bytes) => Ok(bytes),
+        _ => Err(WrongType),
     }
 }
 
@@ -42,7 +37,7 @@ fn check_length(ctx: &Ctx, len: u64) -> CommandResult {
 }
 
 pub fn get(ctx: &mut Ctx, args: Args) -> CommandResult {
-    match read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])? {
+    match read_string(&mut ctx.keys, &args[1])? {
         Some(bytes) => ctx.reply.bulk(bytes),
         None => ctx.reply.null(),
     }
@@ -179,6 +174,10 @@ pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
             None => 0,
         };
         table.set(key, Value::Str(args[2].to_vec()), deadline, now);
+        table.notify(class::STRING, "set", key);
+        if options.expire.is_some() {
+            table.notify(class::GENERIC, "expire", key);
+        }
     }
     if options.get {
         match old_value {
@@ -199,6 +198,7 @@ pub fn setnx(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.integer(0);
     } else {
         ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
+        ctx.notify(class::STRING, "set", key);
         ctx.reply.integer(1);
     }
     Ok(())
@@ -208,6 +208,8 @@ fn set_with_ttl(ctx: &mut Ctx, args: Args, unit_ms: bool, command: &str) -> Comm
     let deadline = deadline_from(ctx, &args[2], unit_ms, false, command)?;
     ctx.keys
         .set(&args[1], Value::Str(args[3].to_vec()), deadline);
+    ctx.notify(class::STRING, "set", &args[1]);
+    ctx.notify(class::GENERIC, "expire", &args[1]);
     ctx.reply.ok();
     Ok(())
 }
@@ -223,22 +225,10 @@ pub fn psetex(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn mget(ctx: &mut Ctx, args: Args) -> CommandResult {
     ctx.reply.array_len(args.len() - 1);
     for key in args.from(1).iter() {
-        let value = match ctx.keys.get(key) {
-            Some(entry) => match &entry.value {
-                Value::Str(bytes) => Some(bytes),
-                _ => None,
-            },
-            None => None,
-        };
-        match value {
-            Some(bytes) => {
-                ctx.client.counters.hits += 1;
-                ctx.reply.bulk(bytes);
-            }
-            None => {
-                ctx.client.counters.misses += 1;
-                ctx.reply.null();
-            }
+        match ctx.keys.lookup_read(key, as_string) {
+            Ok(Some(bytes)) => ctx.reply.bulk(bytes),
+            // A key of another type reads as missing (but counts as a hit).
+            _ => ctx.reply.null(),
         }
     }
     Ok(())
@@ -251,6 +241,7 @@ pub fn mset(ctx: &mut Ctx, args: Args) -> CommandResult {
     for pair in (1..args.len()).step_by(2) {
         ctx.keys
             .set(&args[pair], Value::Str(args[pair + 1].to_vec()), 0);
+        ctx.notify(class::STRING, "set", &args[pair]);
     }
     ctx.reply.ok();
     Ok(())
@@ -271,6 +262,7 @@ pub fn msetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
     for pair in (1..args.len()).step_by(2) {
         ctx.keys
             .set(&args[pair], Value::Str(args[pair + 1].to_vec()), 0);
+        ctx.notify(class::STRING, "set", &args[pair]);
     }
     ctx.reply.integer(1);
     Ok(())
@@ -278,8 +270,9 @@ pub fn msetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn getset(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    let old = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.to_vec());
+    let old = read_string(&mut ctx.keys, key)?.map(|b| b.to_vec());
     ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
+    ctx.notify(class::STRING, "set", key);
     match old {
         Some(bytes) => ctx.reply.bulk(&bytes),
         None => ctx.reply.null(),
@@ -289,11 +282,15 @@ pub fn getset(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    if read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.is_none() {
+    if read_string(&mut ctx.keys, key)?.is_none() {
         ctx.reply.null();
         return Ok(());
     }
-    match ctx.keys.remove(key).map(|e| e.value) {
+    let removed = ctx.keys.remove(key).map(|e| e.value);
+    if removed.is_some() {
+        ctx.notify(class::GENERIC, "del", key);
+    }
+    match removed {
         Some(Value::Str(bytes)) => ctx.reply.bulk(&bytes),
         _ => ctx.reply.null(),
     }
@@ -303,9 +300,7 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
     let options = parse_string_options(args, 2, StringCommand::Getex)?;
     let key = &args[1];
-    let Some(value) =
-        read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.to_vec())
-    else {
+    let Some(value) = read_string(&mut ctx.keys, key)?.map(|b| b.to_vec()) else {
         ctx.reply.null();
         return Ok(());
     };
@@ -313,14 +308,17 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
     match options_deadline(ctx, args, &options, "getex")? {
         Some(at) if at <= ctx.now_ms() => {
             ctx.keys.remove(key);
+            ctx.notify(class::GENERIC, "del", key);
         }
         Some(at) => {
             ctx.keys.set_expiry(key, at);
+            ctx.notify(class::GENERIC, "expire", key);
         }
         None if options.persist => {
             let has_ttl = ctx.keys.peek(key).is_some_and(|e| e.expires_at != 0);
             if has_ttl {
                 ctx.keys.set_expiry(key, 0);
+                ctx.notify(class::GENERIC, "persist", key);
             }
         }
         None => {}
@@ -332,7 +330,7 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
     let addition = &args[2];
-    let current_len = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.len());
+    let current_len = read_string(&mut ctx.keys, key)?.map(|b| b.len());
     match current_len {
         None => {
             check_length(ctx, addition.len() as u64)?;
@@ -351,11 +349,12 @@ pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
             ctx.reply.integer(new_len as i64);
         }
     }
+    ctx.notify(class::STRING, "append", key);
     Ok(())
 }
 
 pub fn strlen(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let len = read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])?
+    let len = read_string(&mut ctx.keys, &args[1])?
         .map(|b| b.len())
         .unwrap_or(0);
     ctx.reply.integer(len as i64);
@@ -365,7 +364,7 @@ pub fn strlen(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn getrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     let start = parse_int(&args[2])?;
     let end = parse_int(&args[3])?;
-    let Some(bytes) = read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])? else {
+    let Some(bytes) = read_string(&mut ctx.keys, &args[1])? else {
         ctx.reply.bulk(b"");
         return Ok(());
     };
@@ -397,7 +396,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     if offset < 0 {
         return Err(CommandError::OffsetOutOfRange);
     }
-    let current = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.map(|b| b.len());
+    let current = read_string(&mut ctx.keys, key)?.map(|b| b.len());
     let Some(current_len) = current else {
         if value.is_empty() {
             ctx.reply.integer(0);
@@ -408,6 +407,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
         bytes.extend_from_slice(value);
         let len = bytes.len();
         ctx.keys.set(key, Value::Str(bytes), 0);
+        ctx.notify(class::STRING, "setrange", key);
         ctx.reply.integer(len as i64);
         return Ok(());
     };
@@ -427,6 +427,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
             new_len = bytes.len();
         }
     }
+    ctx.notify(class::STRING, "setrange", key);
     ctx.reply.integer(new_len as i64);
     Ok(())
 }
@@ -453,6 +454,7 @@ fn increment(ctx: &mut Ctx, key: &[u8], delta: i64) -> CommandResult {
             next
         }
     };
+    ctx.notify(class::STRING, "incrby", key);
     ctx.reply.integer(result);
     Ok(())
 }
@@ -480,7 +482,7 @@ pub fn decrby(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    let current = read_string(&mut ctx.keys, &mut ctx.client.counters, key)?;
+    let current = read_string(&mut ctx.keys, key)?;
     let text = c_numbers::increment(current, &args[2], false).map_err(|error| match error {
         IncrementError::BadCurrent | IncrementError::BadIncrement => CommandError::NotFloat,
         IncrementError::IncrementNotFinite | IncrementError::ResultNotFinite => {
@@ -493,6 +495,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
         Some(entry) => entry.value = Value::Str(text.clone()),
         None => table.set(key, Value::Str(text.clone()), 0, now),
     }
+    table.notify(class::STRING, "incrbyfloat", key);
     ctx.reply.bulk(&text);
     Ok(())
 }
@@ -680,7 +683,7 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
     };
     let byte = offset >> 3;
     let mask = 0x80u8 >> (offset & 7);
-    if read_string(&mut ctx.keys, &mut ctx.client.counters, key)?.is_none() {
+    if read_string(&mut ctx.keys, key)?.is_none() {
         ctx.keys.set(key, Value::Str(Vec::new()), 0);
     }
     let mut previous = false;
@@ -697,13 +700,14 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
             }
         }
     }
+    ctx.notify(class::STRING, "setbit", key);
     ctx.reply.integer(previous as i64);
     Ok(())
 }
 
 pub fn getbit(ctx: &mut Ctx, args: Args) -> CommandResult {
     let offset = parse_bit_offset(ctx, &args[2])?;
-    let bit = read_string(&mut ctx.keys, &mut ctx.client.counters, &args[1])?
+    let bit = read_string(&mut ctx.keys, &args[1])?
         .and_then(|bytes| bytes.get(offset >> 3).copied())
         .is_some_and(|b| b & (0x80 >> (offset & 7)) != 0);
     ctx.reply.integer(bit as i64);

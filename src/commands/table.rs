@@ -15,7 +15,8 @@
 //! commands; it runs none of them.
 
 use super::{
-    connection, hashes, keys, lists, server, sets, sort, strings, transactions, zsets, Handler,
+    connection, hashes, keys, lists, pubsub, server, sets, sort, strings, tracking, transactions,
+    zsets, Handler,
 };
 use crate::errors::CommandError;
 use crate::protocol::Args;
@@ -278,6 +279,7 @@ const SET: &str = "set";
 const SORTED_SET: &str = "sorted-set";
 const SCRIPTING: &str = "scripting";
 const BITMAP: &str = "bitmap";
+const PUBSUB_GROUP: &str = "pubsub";
 
 // Explicit ACL categories (the ones flags do not imply).
 const ACL_KEYSPACE: u32 = acl::KEYSPACE;
@@ -813,9 +815,36 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     sub("client", "unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, connection::client_unblock)
         .doc(CONNECTION, "5.0.0", "O(log N) where N is the number of client connections", "Unblock a client blocked in a blocking command from a different connection")
         .acl(ACL_CONNECTION),
+    sub("client", "tracking", -3, NOSCRIPT | LOADING | STALE, tracking::client_tracking)
+        .doc(CONNECTION, "6.0.0", "O(1). Some options may introduce additional complexity.", "Enable or disable server assisted client side caching support")
+        .acl(ACL_CONNECTION),
+    sub("client", "caching", 3, NOSCRIPT | LOADING | STALE, tracking::client_caching)
+        .doc(CONNECTION, "6.0.0", "O(1)", "Instruct the server about tracking or not keys in the next request")
+        .acl(ACL_CONNECTION),
+    sub("client", "trackinginfo", 2, NOSCRIPT | LOADING | STALE, tracking::client_trackinginfo)
+        .doc(CONNECTION, "6.2.0", "O(1)", "Return information about server assisted client side caching for the current connection")
+        .acl(ACL_CONNECTION),
+    sub("client", "getredir", 2, NOSCRIPT | LOADING | STALE, tracking::client_getredir)
+        .doc(CONNECTION, "6.0.0", "O(1)", "Get tracking notifications redirection client ID if any")
+        .acl(ACL_CONNECTION),
     sub("client", "help", 2, LOADING | STALE, connection::client_help)
         .doc(CONNECTION, "5.0.0", "O(1)", "Show helpful text about the different subcommands")
         .acl(ACL_CONNECTION),
+];
+
+static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
+    sub("pubsub", "channels", -2, PUBSUB | LOADING | STALE, pubsub::pubsub_channels)
+        .doc(PUBSUB_GROUP, "2.8.0", "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)", "List active channels"),
+    sub("pubsub", "numsub", -2, PUBSUB | LOADING | STALE, pubsub::pubsub_numsub)
+        .doc(PUBSUB_GROUP, "2.8.0", "O(N) for the NUMSUB subcommand, where N is the number of requested channels", "Get the count of subscribers for channels"),
+    sub("pubsub", "numpat", 2, PUBSUB | LOADING | STALE, pubsub::pubsub_numpat)
+        .doc(PUBSUB_GROUP, "2.8.0", "O(1)", "Get the count of unique patterns pattern subscriptions"),
+    sub("pubsub", "shardchannels", -2, PUBSUB | LOADING | STALE, pubsub::pubsub_shardchannels)
+        .doc(PUBSUB_GROUP, "7.0.0", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).", "List active shard channels"),
+    sub("pubsub", "shardnumsub", -2, PUBSUB | LOADING | STALE, pubsub::pubsub_shardnumsub)
+        .doc(PUBSUB_GROUP, "7.0.0", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", "Get the count of subscribers for shard channels"),
+    sub("pubsub", "help", 2, LOADING | STALE, pubsub::pubsub_help)
+        .doc(PUBSUB_GROUP, "6.2.0", "O(1)", "Show helpful text about the different subcommands"),
 ];
 
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -1739,6 +1768,28 @@ pub static COMMANDS: &[CommandSpec] = &[
         .keys(&[key(RO | ACCESS, at(1), range(0, 1, 0))])
         .acl(ACL_SORTEDSET)
         .tips(&["nondeterministic_output"]),
+    cmd("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, pubsub::subscribe)
+        .doc(PUBSUB_GROUP, "2.0.0", "O(N) where N is the number of channels to subscribe to.", "Listen for messages published to the given channels"),
+    cmd("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, pubsub::unsubscribe)
+        .doc(PUBSUB_GROUP, "2.0.0", "O(N) where N is the number of clients already subscribed to a channel.", "Stop listening for messages posted to the given channels"),
+    cmd("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, pubsub::psubscribe)
+        .doc(PUBSUB_GROUP, "2.0.0", "O(N) where N is the number of patterns the client is already subscribed to.", "Listen for messages published to channels matching the given patterns"),
+    cmd("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, pubsub::punsubscribe)
+        .doc(PUBSUB_GROUP, "2.0.0", "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).", "Stop listening for messages posted to channels matching the given patterns"),
+    cmd("publish", 3, PUBSUB | LOADING | STALE | FAST, pubsub::publish)
+        .doc(PUBSUB_GROUP, "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "Post a message to a channel"),
+    cmd("ssubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, pubsub::ssubscribe)
+        .doc(PUBSUB_GROUP, "7.0.0", "O(N) where N is the number of shard channels to subscribe to.", "Listen for messages published to the given shard channels")
+        .keys(&[key(NOT_KEY, at(1), range(-1, 1, 0))]),
+    cmd("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, pubsub::sunsubscribe)
+        .doc(PUBSUB_GROUP, "7.0.0", "O(N) where N is the number of clients already subscribed to a shard channel.", "Stop listening for messages posted to the given shard channels")
+        .keys(&[key(NOT_KEY, at(1), range(-1, 1, 0))]),
+    cmd("spublish", 3, PUBSUB | LOADING | STALE | FAST, pubsub::spublish)
+        .doc(PUBSUB_GROUP, "7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "Post a message to a shard channel")
+        .keys(&[key(NOT_KEY, at(1), range(0, 1, 0))]),
+    cmd("pubsub", -2, 0, server::container_without_subcommand)
+        .doc(PUBSUB_GROUP, "2.8.0", "Depends on subcommand.", "A container for Pub/Sub commands")
+        .subcommands(PUBSUB_SUBCOMMANDS),
 ];
 
 /// One remembered name -> entry lookup (see `Client::last_lookup`).

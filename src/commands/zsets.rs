@@ -15,7 +15,9 @@ use super::keys::{scan_collection, write_scan_reply, ScanOptions};
 use super::{parse_int, parse_timeout, sampling, Ctx, MultiPopArgs};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::{AddFlags, AddOutcome, LexBound, LexRange, ScoreRange, Set, Value, ZSet};
+use crate::storage::{
+    class, AddFlags, AddOutcome, LexBound, LexRange, ScoreRange, Set, Value, ZSet,
+};
 use crate::util::c_numbers;
 use crate::util::eq_ignore_case;
 use std::borrow::Cow;
@@ -180,6 +182,7 @@ fn zadd_generic(ctx: &mut Ctx, args: Args, incr_command: bool) -> CommandResult 
     ctx.keys.remove_if_empty(key);
     if added > 0 || updated > 0 {
         ctx.keys.signal_ready(key);
+        ctx.notify(class::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
     }
     reply_zadd(ctx, flags.incr, ch, added, updated, processed, last_score)
 }
@@ -217,9 +220,13 @@ pub fn zrem(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx,
         &args[1],
         args.from(2),
-        Value::as_zset_mut,
-        |z, m| z.score(m).is_some(),
-        ZSet::remove,
+        &super::MemberRemoval {
+            pick: Value::as_zset_mut,
+            contains: |z, m| z.score(m).is_some(),
+            remove: ZSet::remove,
+            event_class: class::ZSET,
+            event: "zrem",
+        },
     )?;
     ctx.reply.integer(removed);
     Ok(())
@@ -514,20 +521,21 @@ pub fn zrevrangebylex(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 /// Stores `items` (in score order) at `destination` as a new sorted set,
 /// deleting it when empty, and answers the count.
-fn store_scored(ctx: &mut Ctx, destination: &[u8], mut items: Scored) {
+fn store_scored(ctx: &mut Ctx, destination: &[u8], mut items: Scored, event: &'static str) {
     let count = items.len();
-    if count == 0 {
-        ctx.keys.remove(destination);
-    } else {
-        items.sort_by(|a, b| {
-            a.1.partial_cmp(&b.1)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then_with(|| a.0.cmp(&b.0))
-        });
-        let zset = ZSet::from_sorted(&items, &ctx.limits());
-        ctx.keys
-            .set(destination, Value::SortedSet(Box::new(zset)), 0);
-    }
+    items.sort_by(|a, b| {
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let zset = ZSet::from_sorted(&items, &ctx.limits());
+    super::store_result(
+        ctx,
+        destination,
+        Value::SortedSet(Box::new(zset)),
+        class::ZSET,
+        event,
+    );
     ctx.reply.integer(count as i64);
 }
 
@@ -537,7 +545,7 @@ pub fn zrangestore(ctx: &mut Ctx, args: Args) -> CommandResult {
         Some(zset) => select(zset, &query),
         None => Vec::new(),
     };
-    store_scored(ctx, &args[1], items);
+    store_scored(ctx, &args[1], items, "zrangestore");
     Ok(())
 }
 
@@ -577,6 +585,7 @@ pub fn zlexcount(ctx: &mut Ctx, args: Args) -> CommandResult {
 fn remove_ranks_generic(
     ctx: &mut Ctx,
     args: Args,
+    event: &'static str,
     ranks: impl FnOnce(&ZSet) -> Option<(usize, usize)>,
 ) -> CommandResult {
     let key = &args[1];
@@ -589,7 +598,7 @@ fn remove_ranks_generic(
         if let Some(zset) = ctx.keys.write_as(key, Value::as_zset_mut)? {
             removed = zset.remove_ranks(first, last);
         }
-        ctx.keys.remove_if_empty(key);
+        notify_removed(ctx, key, event);
     }
     ctx.reply.integer(removed as i64);
     Ok(())
@@ -598,7 +607,7 @@ fn remove_ranks_generic(
 pub fn zremrangebyrank(ctx: &mut Ctx, args: Args) -> CommandResult {
     let start = parse_int(&args[2])?;
     let end = parse_int(&args[3])?;
-    remove_ranks_generic(ctx, args, |zset| {
+    remove_ranks_generic(ctx, args, "zremrangebyrank", |zset| {
         let len = zset.len() as i64;
         let mut start = if start < 0 { len + start } else { start };
         let end = if end < 0 { len + end } else { end };
@@ -614,19 +623,27 @@ pub fn zremrangebyrank(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn zremrangebyscore(ctx: &mut Ctx, args: Args) -> CommandResult {
     let range = parse_score_range(&args[2], &args[3])?;
-    remove_ranks_generic(ctx, args, |zset| {
+    remove_ranks_generic(ctx, args, "zremrangebyscore", |zset| {
         Some((zset.first_rank_in(&range)?, zset.last_rank_in(&range)?))
     })
 }
 
 pub fn zremrangebylex(ctx: &mut Ctx, args: Args) -> CommandResult {
     let range = parse_lex_range(&args[2], &args[3])?;
-    remove_ranks_generic(ctx, args, |zset| {
+    remove_ranks_generic(ctx, args, "zremrangebylex", |zset| {
         Some((
             zset.first_rank_in_lex(&range)?,
             zset.last_rank_in_lex(&range)?,
         ))
     })
+}
+
+/// The events of a removal: `event`, then `del` if the set emptied.
+fn notify_removed(ctx: &mut Ctx, key: &[u8], event: &'static str) {
+    ctx.notify(class::ZSET, event, key);
+    if ctx.keys.remove_if_empty(key) {
+        ctx.notify(class::GENERIC, "del", key);
+    }
 }
 
 // ---- pops -------------------------------------------------------------------------
@@ -654,8 +671,12 @@ fn pop_members(
             Extreme::Min => zset.remove_ranks(0, take - 1),
             Extreme::Max => zset.remove_ranks(zset.len() - take, zset.len() - 1),
         };
+        let event = match end {
+            Extreme::Min => "zpopmin",
+            Extreme::Max => "zpopmax",
+        };
+        notify_removed(ctx, key, event);
     }
-    ctx.keys.remove_if_empty(key);
     Ok(popped)
 }
 
@@ -1106,7 +1127,12 @@ fn algebra_reply(ctx: &mut Ctx, args: Args, op: Operation) -> CommandResult {
 
 fn algebra_store(ctx: &mut Ctx, args: Args, op: Operation) -> CommandResult {
     let (items, _) = algebra(ctx, args, 2, op, true, false)?;
-    store_scored(ctx, &args[1], items);
+    let event = match op {
+        Operation::Union => "zunionstore",
+        Operation::Inter => "zinterstore",
+        Operation::Diff => "zdiffstore",
+    };
+    store_scored(ctx, &args[1], items, event);
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! a directive is one row plus a field. This module never touches sockets or
 //! the keyspace; the server reads the `Config` it produces.
 
+use crate::events::notify::{format_classes, parse_classes};
 use crate::glob::glob_match;
 use crate::protocol::parser::split_inline_args;
 use std::fmt;
@@ -36,7 +37,12 @@ pub struct Config {
     pub slowlog_max_len: u64,
     pub latency_tracking: bool,
     pub latency_tracking_info_percentiles: Vec<f64>,
-    pub notify_keyspace_events: String,
+    /// The `notify-keyspace-events` classes as bits (`storage::class`).
+    pub notify_keyspace_events: u32,
+    /// `client-output-buffer-limit`: hard bytes, soft bytes, soft seconds
+    /// for the normal, replica and pubsub classes.
+    pub client_output_buffer_limit: [[u64; 3]; 3],
+    pub tracking_table_max_keys: u64,
     pub save: String,
     pub appendonly: bool,
     pub dir: String,
@@ -82,7 +88,13 @@ impl Default for Config {
             slowlog_max_len: 128,
             latency_tracking: true,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
-            notify_keyspace_events: String::new(),
+            notify_keyspace_events: 0,
+            client_output_buffer_limit: [
+                [0, 0, 0],
+                [256 * 1024 * 1024, 64 * 1024 * 1024, 60],
+                [32 * 1024 * 1024, 8 * 1024 * 1024, 60],
+            ],
+            tracking_table_max_keys: 1_000_000,
             save: String::new(),
             appendonly: false,
             dir: ".".into(),
@@ -479,13 +491,65 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "notify-keyspace-events",
         aliases: &[],
         mutable: true,
-        get: |c| c.notify_keyspace_events.clone(),
+        get: |c| format_classes(c.notify_keyspace_events),
         set: |c, v| {
-            let text = one(v)?;
-            if !text.chars().all(|ch| "KEg$lshzxetdmnA".contains(ch)) {
-                return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into());
+            c.notify_keyspace_events = parse_classes(one(v)?)
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "client-output-buffer-limit",
+        aliases: &[],
+        mutable: true,
+        get: |c| {
+            let names = ["normal", "slave", "pubsub"];
+            names
+                .iter()
+                .zip(c.client_output_buffer_limit)
+                .map(|(name, [hard, soft, seconds])| {
+                    format!("{} {} {} {}", name, hard, soft, seconds)
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |c, v| {
+            let words: Vec<&str> = v.iter().flat_map(|s| s.split_whitespace()).collect();
+            if !words.len().is_multiple_of(4) {
+                return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
-            c.notify_keyspace_events = text.to_string();
+            let mut limits = c.client_output_buffer_limit;
+            for group in words.chunks(4) {
+                let class = match group[0].to_ascii_lowercase().as_str() {
+                    "normal" => 0,
+                    "slave" | "replica" => 1,
+                    "pubsub" => 2,
+                    _ => {
+                        return Err(
+                            "Invalid client class specified in buffer limit configuration.".into(),
+                        )
+                    }
+                };
+                let bad = || {
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .to_string()
+                };
+                let hard = parse_memory(group[1]).ok_or_else(bad)?;
+                let soft = parse_memory(group[2]).ok_or_else(bad)?;
+                let seconds: u64 = group[3].parse().map_err(|_| bad())?;
+                limits[class] = [hard, soft, seconds];
+            }
+            c.client_output_buffer_limit = limits;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "tracking-table-max-keys",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.tracking_table_max_keys.to_string(),
+        set: |c, v| {
+            c.tracking_table_max_keys = parse_number(v, 0, i64::MAX)?;
             Ok(())
         },
     },

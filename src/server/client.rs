@@ -6,6 +6,9 @@
 //! This module owns no sockets and no keys; the connection loop and the
 //! command handlers use it.
 
+use super::outbox::{LimitClass, Outbox, OutputLimits, Pushed};
+use crate::events::pubsub::Subscriptions;
+use crate::events::tracking::{self, Invalidated, TrackingState};
 use crate::protocol::{OwnedArgs, Protocol};
 use crate::stats::LocalCounters;
 use crate::storage::WatchEntry;
@@ -72,6 +75,15 @@ pub struct Client {
     pub deny_blocking: bool,
     /// Keys this client's last command fed that clients are blocked on.
     pub ready_keys: Vec<(usize, Box<[u8]>)>,
+    /// Channels, patterns and shard channels this client is subscribed to.
+    pub subscriptions: Subscriptions,
+    /// The BCAST prefixes of CLIENT TRACKING, sorted.
+    pub tracking_prefixes: std::collections::BTreeSet<Box<[u8]>>,
+    /// Invalidations this client's own command caused, sent after its reply.
+    pub pending_invalidations: Vec<Invalidated>,
+    /// The running command's reply is a push (the SUBSCRIBE family): CLIENT
+    /// REPLY OFF/SKIP does not silence it, as in Redis.
+    pub reply_is_push: bool,
 }
 
 impl Client {
@@ -96,6 +108,23 @@ impl Client {
             block_retry: None,
             deny_blocking: false,
             ready_keys: Vec::new(),
+            subscriptions: Subscriptions::default(),
+            tracking_prefixes: Default::default(),
+            pending_invalidations: Vec::new(),
+            reply_is_push: false,
+        }
+    }
+
+    /// Publishes this client's subscription counts for other connections
+    /// (CLIENT LIST, the output limit class, RESP2 invalidation redirects).
+    pub fn publish_subscription_counts(&self) {
+        let counts = [
+            self.subscriptions.channels.len(),
+            self.subscriptions.patterns.len(),
+            self.subscriptions.shard_channels.len(),
+        ];
+        for (slot, count) in self.info.subscriptions.iter().zip(counts) {
+            slot.store(count, Ordering::Relaxed);
         }
     }
 
@@ -139,6 +168,11 @@ pub struct ClientInfo {
     pub output_buffer: AtomicUsize,
     pub kill: Notify,
     pub killed: AtomicBool,
+    /// Frames from other connections (messages, notifications, invalidations).
+    pub outbox: Outbox,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subscriptions: [AtomicUsize; 3],
+    pub tracking: TrackingState,
 }
 
 impl ClientInfo {
@@ -163,6 +197,45 @@ impl ClientInfo {
             output_buffer: AtomicUsize::new(0),
             kill: Notify::new(),
             killed: AtomicBool::new(false),
+            outbox: Outbox::default(),
+            subscriptions: Default::default(),
+            tracking: TrackingState::default(),
+        }
+    }
+
+    /// The protocol the client speaks now.
+    pub fn protocol(&self) -> Protocol {
+        if self.resp.load(Ordering::Relaxed) == 3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
+
+    /// Subscriptions of every kind.
+    pub fn subscription_total(&self) -> usize {
+        self.subscriptions
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Queues a frame from another connection (or from this client's own
+    /// command, out of band). Passing the client's output limit closes it.
+    pub fn send(&self, frame: bytes::Bytes, limits: &OutputLimits) {
+        let class = if self.subscription_total() > 0 {
+            LimitClass::Pubsub
+        } else {
+            LimitClass::Normal
+        };
+        if self.outbox.push(frame, limits.get(class)) == Pushed::OverLimit {
+            tracing::warn!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.id,
+                self.addr
+            );
+            self.set_flag(flags::CLOSE_ASAP, true);
+            self.request_kill();
         }
     }
 
@@ -191,12 +264,26 @@ impl ClientInfo {
     /// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields.
     pub fn describe(&self, now_ms: u64, command_name: &str) -> String {
         let bits = self.flags.load(Ordering::Relaxed);
+        let tracking_flags = self.tracking.flags();
+        let [sub, psub, ssub] = [0, 1, 2].map(|i| self.subscriptions[i].load(Ordering::Relaxed));
         let mut flag_text = String::new();
+        if bits & flags::MONITOR != 0 {
+            flag_text.push('O');
+        }
+        if sub + psub + ssub > 0 {
+            flag_text.push('P');
+        }
         if bits & flags::MULTI != 0 {
             flag_text.push('x');
         }
-        if bits & flags::MONITOR != 0 {
-            flag_text.push('O');
+        for (bit, letter) in [
+            (tracking::mode::ON, 't'),
+            (tracking::mode::BROKEN_REDIRECT, 'R'),
+            (tracking::mode::BCAST, 'B'),
+        ] {
+            if tracking_flags & bit != 0 {
+                flag_text.push(letter);
+            }
         }
         if bits & flags::NO_EVICT != 0 {
             flag_text.push('e');
@@ -218,9 +305,14 @@ impl ClientInfo {
             -1
         };
         let qbuf = self.query_buffer.load(Ordering::Relaxed);
-        let omem = self.output_buffer.load(Ordering::Relaxed);
+        let omem = self.output_buffer.load(Ordering::Relaxed) + self.outbox.len();
+        let redirect = if tracking_flags & tracking::mode::ON != 0 {
+            self.tracking.redirect() as i64
+        } else {
+            -1
+        };
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -229,11 +321,16 @@ impl ClientInfo {
             idle,
             flag_text,
             self.db.load(Ordering::Relaxed),
+            sub,
+            psub,
+            ssub,
             multi,
             qbuf,
+            self.outbox.frame_count(),
             omem,
             qbuf + omem + 16384,
             command_name,
+            redirect,
             self.resp.load(Ordering::Relaxed),
             self.lib_name.lock().clone().unwrap_or_default(),
             self.lib_ver.lock().clone().unwrap_or_default(),

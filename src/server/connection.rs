@@ -11,12 +11,12 @@ use super::client::{Client, ClientInfo};
 use super::Shared;
 use crate::commands::{dispatch, transactions};
 use crate::protocol::{Parsed, ParserLimits, RequestParser};
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 
@@ -27,6 +27,47 @@ const MAX_RESERVE_STEP: usize = 4 * 1024 * 1024;
 const OUTPUT_KEEP: usize = 64 * 1024;
 
 const PROTECTED_MODE_MESSAGE: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Reads what the socket holds into `input` with one system call where
+/// tokio's `read_buf` usually needs two. Tokio keeps a socket marked
+/// readable until a read fails with WouldBlock, so after a read that
+/// drained the socket, the next `read_buf` is a wasted EAGAIN before the
+/// task sleeps; at one request per read (`-P 1`) that is one system call
+/// in four. A read that returns less than it had room for has drained the
+/// socket, so this clears the mark itself; tokio clears it only if no new
+/// readiness has been signalled since it was observed, so no wakeup is lost.
+async fn read_available(stream: &TcpStream, input: &mut BytesMut) -> std::io::Result<usize> {
+    if input.len() == input.capacity() {
+        // A zero-length read would look like the peer closing.
+        input.reserve(READ_CHUNK);
+    }
+    loop {
+        stream.readable().await?;
+        let mut received = 0;
+        let outcome = stream.try_io(tokio::io::Interest::READABLE, || {
+            let spare = input.spare_capacity_mut();
+            let room = spare.len();
+            let n = socket2::SockRef::from(stream).recv(spare)?;
+            received = n;
+            if n > 0 && n < room {
+                // Drained: report WouldBlock so tokio clears the mark.
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match outcome {
+            Ok(_) | Err(_) if received > 0 => {
+                // SAFETY: `recv` initialised the first `received` bytes of
+                // the spare capacity it was given.
+                unsafe { input.advance_mut(received) };
+                return Ok(received);
+            }
+            Ok(_) => return Ok(0),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
 
 /// Serves one accepted connection until it closes.
 pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr) {
@@ -77,6 +118,8 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, peer: SocketAddr)
         blocking::release(&shared, &blocked);
     }
     transactions::release_client(&shared, &mut client);
+    crate::commands::pubsub::release_client(&shared, &mut client);
+    crate::events::tracking::disable(&shared, &mut client);
     shared.flush_client_stats(&mut client);
 }
 
@@ -99,7 +142,43 @@ impl Drop for Registration<'_> {
 enum Wake {
     Read(usize),
     Monitor(Vec<u8>),
+    /// Other connections queued frames for this client.
+    Outbox,
     Close,
+}
+
+/// Writes `bytes`, unless the client is killed first (CLIENT KILL, or its
+/// output limit) while the socket is full. Returns false when killed.
+async fn write_unless_killed(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) -> std::io::Result<bool> {
+    tokio::select! {
+        biased;
+        _ = kill => Ok(false),
+        written = stream.write_all(bytes) => written.map(|_| true),
+    }
+}
+
+/// Writes what other connections queued for the client. Returns false when
+/// the connection should close (it was killed, or passed its output limit).
+async fn write_outbox(
+    client: &mut Client,
+    stream: &mut TcpStream,
+    kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) -> std::io::Result<bool> {
+    let outbox = &client.info.outbox;
+    if outbox.overflowed() {
+        return Ok(false);
+    }
+    if outbox.is_empty() {
+        return Ok(true);
+    }
+    let mut frames = Vec::with_capacity(outbox.len());
+    outbox.drain_into(&mut frames);
+    client.counters.output_bytes += frames.len() as u64;
+    write_unless_killed(stream, &frames, kill).await
 }
 
 async fn next_monitor_line(feed: &mut Option<broadcast::Receiver<Arc<[u8]>>>) -> Option<Vec<u8>> {
@@ -152,6 +231,10 @@ async fn run(
         client.clock_mark = crate::stats::clock::Stamp::now();
         info.query_buffer.store(input.len(), Ordering::Relaxed);
         run_batch(shared, client, &mut parser, &input, &mut output, now_ms);
+        crate::events::tracking::flush_broadcasts(shared);
+        if !info.outbox.is_empty() {
+            info.outbox.drain_into(&mut output);
+        }
         input.advance(parser.consume());
         let limit = shared.hot.query_buffer_limit.load(Ordering::Relaxed) as usize;
         if parser.pending_bytes(input.len()) > limit {
@@ -169,7 +252,9 @@ async fn run(
         info.query_buffer.store(input.len(), Ordering::Relaxed);
         if !output.is_empty() {
             client.counters.output_bytes += output.len() as u64;
-            stream.write_all(&output).await?;
+            if !write_unless_killed(stream, &output, kill.as_mut()).await? {
+                return Ok(());
+            }
             output.clear();
             if output.capacity() > OUTPUT_KEEP {
                 output.shrink_to(READ_CHUNK);
@@ -233,9 +318,15 @@ async fn wait_while_blocked(
                 None => std::future::pending::<()>().await,
             }
         };
+        let outbox = client.info.clone();
         tokio::select! {
             biased;
             _ = kill.as_mut() => return Ok(false),
+            _ = outbox.outbox.ready() => {
+                if !write_outbox(client, stream, kill.as_mut()).await? {
+                    return Ok(false);
+                }
+            }
             _ = waiter.woken() => {
                 if let Some(reason) = waiter.wake_reason() {
                     break reason;
@@ -249,7 +340,7 @@ async fn wait_while_blocked(
                     break reason;
                 }
             }
-            read = stream.read_buf(input) => {
+            read = read_available(stream, input) => {
                 let n = read?;
                 if n == 0 || input.len() > limit {
                     return Ok(false);
@@ -279,6 +370,7 @@ async fn wait_while_blocked(
             if let Some(ack) = ack {
                 let _ = ack.send(client.blocked.is_none());
             }
+            crate::events::tracking::flush_broadcasts(shared);
         }
         WakeReason::Timeout | WakeReason::Unblocked { error: false } => {
             // Redis answers every blocking timeout with a null array.
@@ -288,9 +380,14 @@ async fn wait_while_blocked(
             reply.error_bytes(b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
         }
     }
+    if !client.info.outbox.is_empty() {
+        client.info.outbox.drain_into(&mut output);
+    }
     if !output.is_empty() {
         client.counters.output_bytes += output.len() as u64;
-        stream.write_all(&output).await?;
+        if !write_unless_killed(stream, &output, kill).await? {
+            return Ok(false);
+        }
     }
     shared.flush_client_stats(client);
     Ok(true)
@@ -312,23 +409,36 @@ async fn wait_for_input(
         }
         let idle_timeout = shared.hot.idle_timeout_s.load(Ordering::Relaxed);
         let idle_limit =
-            (idle_timeout != 0 && !client.monitor).then(|| Duration::from_secs(idle_timeout));
+            // Like Redis, `timeout` spares monitors and subscribers.
+            (idle_timeout != 0 && !client.monitor && !client.subscriptions.active())
+                .then(|| Duration::from_secs(idle_timeout));
         let idle = async {
             match idle_limit {
                 Some(limit) => tokio::time::sleep(limit).await,
                 None => std::future::pending::<()>().await,
             }
         };
+        let info = client.info.clone();
         let wake = tokio::select! {
             biased;
             _ = kill.as_mut() => Wake::Close,
+            _ = info.outbox.ready() => Wake::Outbox,
             Some(line) = next_monitor_line(monitor_feed), if monitor_feed.is_some() => Wake::Monitor(line),
-            read = stream.read_buf(input) => Wake::Read(read?),
+            read = read_available(stream, input) => Wake::Read(read?),
             _ = idle => Wake::Close,
         };
         match wake {
             Wake::Close | Wake::Read(0) => return Ok(false),
-            Wake::Monitor(line) => stream.write_all(&line).await?,
+            Wake::Outbox => {
+                if !write_outbox(client, stream, kill.as_mut()).await? {
+                    return Ok(false);
+                }
+            }
+            Wake::Monitor(line) => {
+                if !write_unless_killed(stream, &line, kill.as_mut()).await? {
+                    return Ok(false);
+                }
+            }
             Wake::Read(n) => {
                 client.counters.input_bytes += n as u64;
                 return Ok(true);

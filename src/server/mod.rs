@@ -10,6 +10,7 @@
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod outbox;
 
 use crate::commands::CommandTable;
 use crate::config::Config;
@@ -47,6 +48,7 @@ pub struct HotConfig {
     pub set_max_intset_entries: AtomicUsize,
     pub zset_max_listpack_entries: AtomicUsize,
     pub zset_max_listpack_value: AtomicUsize,
+    pub tracking_table_max_keys: AtomicU64,
 }
 
 impl HotConfig {
@@ -79,6 +81,8 @@ impl HotConfig {
             .store(size(config.zset_max_listpack_entries), Ordering::Relaxed);
         self.zset_max_listpack_value
             .store(size(config.zset_max_listpack_value), Ordering::Relaxed);
+        self.tracking_table_max_keys
+            .store(config.tracking_table_max_keys, Ordering::Relaxed);
     }
 
     /// The encoding thresholds as they stand now.
@@ -252,6 +256,10 @@ pub struct Shared {
     pub stats: ServerStats,
     pub slowlog: SlowLog,
     pub monitor: MonitorFeed,
+    pub pubsub: crate::events::pubsub::Hub,
+    pub tracking: crate::events::tracking::Tracking,
+    /// `client-output-buffer-limit` for the normal and pubsub classes.
+    pub output_limits: outbox::OutputLimits,
     pub started_ms: u64,
     pub run_id: String,
     /// The first address listened on (it changes with CONFIG SET port/bind).
@@ -275,6 +283,9 @@ impl Shared {
     fn new(config: Config, local_addr: SocketAddr, this: std::sync::Weak<Shared>) -> Self {
         let hot = HotConfig::default();
         hot.load_from(&config);
+        let keyspace = Keyspace::new(config.databases);
+        let output_limits = outbox::OutputLimits::default();
+        apply_event_config(&config, &keyspace, &output_limits);
         let run_id: String = (0..40)
             .map(|_| {
                 let digit: u32 = rand::random_range(0..16);
@@ -282,7 +293,7 @@ impl Shared {
             })
             .collect();
         Shared {
-            keyspace: Keyspace::new(config.databases),
+            keyspace,
             blocking: Default::default(),
             config: RwLock::new(config),
             hot,
@@ -291,6 +302,9 @@ impl Shared {
             stats: ServerStats::default(),
             slowlog: SlowLog::default(),
             monitor: MonitorFeed::default(),
+            pubsub: Default::default(),
+            tracking: Default::default(),
+            output_limits,
             started_ms: crate::util::now_ms(),
             run_id,
             local_addr: RwLock::new(local_addr),
@@ -332,6 +346,7 @@ impl Shared {
     pub fn apply_config(&self, config: Config) {
         self.sample_memory();
         self.hot.load_from(&config);
+        apply_event_config(&config, &self.keyspace, &self.output_limits);
         *self.config.write() = config;
     }
 
@@ -378,6 +393,17 @@ impl Shared {
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
+}
+
+/// Hands the event settings to where they are read: the keyspace's change
+/// switch (notification classes) and the output limits.
+fn apply_event_config(config: &Config, keyspace: &Keyspace, limits: &outbox::OutputLimits) {
+    keyspace
+        .changes
+        .set_notify_classes(config.notify_keyspace_events);
+    let [normal, _replica, pubsub] = config.client_output_buffer_limit;
+    limits.set(outbox::LimitClass::Normal, normal);
+    limits.set(outbox::LimitClass::Pubsub, pubsub);
 }
 
 /// A bound server, not yet accepting connections.
@@ -551,7 +577,10 @@ async fn active_expiry_loop(shared: Arc<Shared>) {
         if shared.keyspace.active_expire.load(Ordering::Relaxed) {
             shared
                 .keyspace
-                .active_expire_cycle(crate::util::now_ms(), 512);
+                .active_expire_cycle(crate::util::now_ms(), 512, |shard| {
+                    crate::events::after_expiry(&shared, shard)
+                });
+            crate::events::tracking::flush_broadcasts(&shared);
         }
     }
 }
@@ -576,6 +605,9 @@ async fn ops_sampler_loop(shared: Arc<Shared>) {
         let average = samples.iter().sum::<u64>() / samples.len() as u64;
         shared.ops_per_sec.store(average, Ordering::Relaxed);
         shared.sample_memory();
+        if shared.tracking.client_count() > 0 {
+            crate::events::tracking::enforce_table_limit(&shared);
+        }
     }
 }
 

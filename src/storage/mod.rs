@@ -23,20 +23,24 @@
 //! This module owns keys, values and deadlines. It knows nothing of clients,
 //! the protocol or commands.
 
+pub mod changes;
 pub mod dict;
 pub mod expiry;
 pub mod hash;
 pub mod listpack;
 pub mod rdb;
 pub mod set;
+pub mod tracked;
 pub mod value;
 pub mod zset;
 
+pub use changes::{class, ChangeKind, ChangeSwitch, KeyChange};
 pub use dict::{Dict, Lookup};
 pub use expiry::ExpiryIndex;
 pub use hash::Hash;
 pub use listpack::Listpack;
 pub use set::Set;
+pub use tracked::{TrackedKeys, TrackingTotals};
 pub use value::{EncodingLimits, Entry, List, Value, WrongType};
 pub use zset::{AddFlags, AddOutcome, LexBound, LexRange, Score, ScoreRange, ZSet};
 
@@ -63,7 +67,6 @@ pub struct WatchEntry {
 }
 
 /// One database's part of one shard.
-#[derive(Default)]
 pub struct DbShard {
     pub dict: Dict<Entry>,
     /// Every key with an expiry, by deadline.
@@ -75,9 +78,42 @@ pub struct DbShard {
     blocked: HashMap<Box<[u8]>, usize>,
     /// Blocked-on keys that gained elements since the last `take_ready`.
     ready: Vec<Box<[u8]>>,
+    /// The keyspace's switch: which changes are recorded in `changes`.
+    switch: Arc<ChangeSwitch>,
+    /// Notifications and modifications since the events module last took them.
+    changes: changes::ChangeLog,
 }
 
 impl DbShard {
+    fn new(switch: Arc<ChangeSwitch>) -> Self {
+        DbShard {
+            dict: Dict::default(),
+            expires: ExpiryIndex::default(),
+            watched: HashMap::new(),
+            expired_keys: 0,
+            blocked: HashMap::new(),
+            ready: Vec::new(),
+            switch,
+            changes: changes::ChangeLog::default(),
+        }
+    }
+
+    /// Records a keyspace notification (if its class is enabled) for the
+    /// events module to publish once the command has finished.
+    pub fn notify(&mut self, event_class: u32, event: &'static str, key: &[u8]) {
+        self.changes.event(&self.switch, event_class, event, key);
+    }
+
+    /// Whether changes wait in the log.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// Moves the recorded changes to `out`, tagged with database `db`.
+    pub fn take_changes(&mut self, db: usize, out: &mut Vec<(usize, KeyChange)>) {
+        self.changes.drain_into(db, out);
+    }
+
     pub fn len(&self) -> usize {
         self.dict.len()
     }
@@ -116,6 +152,7 @@ impl DbShard {
             Lookup::Removed(k, entry) => {
                 self.expires.update(&k, entry.expires_at, 0);
                 self.expired_keys += 1;
+                self.changes.expired(&self.switch, &k);
                 None
             }
             Lookup::Live(entry) => Some(entry),
@@ -125,7 +162,7 @@ impl DbShard {
     /// Like `get_live`, for a caller about to modify the value in place:
     /// watchers of the key are told it changed.
     pub fn get_for_write(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        if !self.watched.is_empty() {
+        if !self.watched.is_empty() || self.switch.tracking() {
             self.get_untouched(key, now_ms)?;
             self.touch(key);
         }
@@ -146,6 +183,9 @@ impl DbShard {
         entry.expires_at = expires_at;
         entry.accessed = (now_ms / 1000) as u32;
         let old = self.dict.insert(key, entry);
+        if old.is_none() {
+            self.notify(class::NEW, "new", key);
+        }
         let old_deadline = old.map(|e| e.expires_at).unwrap_or(0);
         self.expires.update(key, old_deadline, expires_at);
         self.touch(key);
@@ -157,11 +197,11 @@ impl DbShard {
             self.signal_ready(key);
         }
         let deadline = entry.expires_at;
-        let old_deadline = self
-            .dict
-            .insert(key, entry)
-            .map(|old| old.expires_at)
-            .unwrap_or(0);
+        let old = self.dict.insert(key, entry);
+        if old.is_none() {
+            self.notify(class::NEW, "new", key);
+        }
+        let old_deadline = old.map(|old| old.expires_at).unwrap_or(0);
         self.expires.update(key, old_deadline, deadline);
         self.touch(key);
     }
@@ -198,7 +238,8 @@ impl DbShard {
                 if entry.expires_at == deadline {
                     self.dict.remove(&key);
                     self.expired_keys += 1;
-                    self.touch(&key);
+                    self.changes.expired(&self.switch, &key);
+                    self.touch_watchers(&key);
                     lags.push(now_ms - deadline);
                 }
             }
@@ -284,8 +325,15 @@ impl DbShard {
         }
     }
 
-    /// Marks the watchers of `key` dirty (called after every change to it).
+    /// Tells the watchers of `key` and the clients tracking it that it
+    /// changed (called after every change to it; Redis's `signalModifiedKey`).
     pub fn touch(&mut self, key: &[u8]) {
+        self.changes.modified(&self.switch, key, false);
+        self.touch_watchers(key);
+    }
+
+    /// Marks the watchers of `key` dirty.
+    fn touch_watchers(&mut self, key: &[u8]) {
         if self.watched.is_empty() {
             return;
         }
@@ -339,9 +387,11 @@ impl DbShard {
     }
 }
 
-/// One shard: a `DbShard` per logical database.
+/// One shard: a `DbShard` per logical database, and the part of the
+/// tracking table for the key names that hash here.
 pub struct Shard {
     pub dbs: Vec<DbShard>,
+    pub tracked: TrackedKeys,
 }
 
 /// Cache-line padding so neighbouring shard locks do not share a line.
@@ -362,6 +412,9 @@ pub struct Keyspace {
     hasher: foldhash::fast::FixedState,
     pub active_expire: AtomicBool,
     pub expiry_stats: ExpiryStats,
+    /// Which changes the tables record for the events module.
+    pub changes: Arc<ChangeSwitch>,
+    pub tracking_totals: TrackingTotals,
 }
 
 /// The shards a command holds while it runs.
@@ -379,10 +432,14 @@ enum Held<'a> {
 impl Keyspace {
     pub fn new(databases: usize) -> Self {
         let databases = databases.max(1);
+        let changes = Arc::new(ChangeSwitch::default());
         let shards = (0..SHARD_COUNT)
             .map(|_| {
                 Padded(Mutex::new(Shard {
-                    dbs: (0..databases).map(|_| DbShard::default()).collect(),
+                    dbs: (0..databases)
+                        .map(|_| DbShard::new(changes.clone()))
+                        .collect(),
+                    tracked: TrackedKeys::default(),
                 }))
             })
             .collect();
@@ -392,6 +449,8 @@ impl Keyspace {
             hasher: foldhash::fast::FixedState::with_seed(0x5eed_cac4e7),
             active_expire: AtomicBool::new(true),
             expiry_stats: ExpiryStats::default(),
+            changes,
+            tracking_totals: TrackingTotals::default(),
         }
     }
 
@@ -436,6 +495,13 @@ impl Keyspace {
         }
     }
 
+    /// Locks the shard with this index.
+    pub fn lock_index(&self, index: usize) -> Locked<'_> {
+        Locked {
+            held: Held::One(index, self.shards[index].0.lock()),
+        }
+    }
+
     pub fn lock_one(&self, key: &[u8]) -> Locked<'_> {
         let index = self.shard_index(key);
         Locked {
@@ -452,7 +518,13 @@ impl Keyspace {
     /// Runs one round of active expiry over every shard. Each shard is held
     /// for at most `budget` removals at a time, so clients are never stalled
     /// behind a long sweep. Returns the number of keys removed.
-    pub fn active_expire_cycle(&self, now_ms: u64, budget: usize) -> usize {
+    /// `after` sees each swept shard, still locked, to act on its changes.
+    pub fn active_expire_cycle(
+        &self,
+        now_ms: u64,
+        budget: usize,
+        mut after: impl FnMut(&mut Shard),
+    ) -> usize {
         let mut total = 0;
         let mut lags = Vec::new();
         for shard in self.shards.iter() {
@@ -461,6 +533,9 @@ impl Keyspace {
                 let mut removed = 0;
                 for db in guard.dbs.iter_mut() {
                     removed += db.expire_due(now_ms, budget, &mut lags);
+                }
+                if removed > 0 {
+                    after(&mut guard);
                 }
                 drop(guard);
                 total += removed;
@@ -604,6 +679,15 @@ impl<'a, 'k> KeyView<'a, 'k> {
         let now = self.now_ms;
         let index = self.keyspace.shard_index(key);
         let db = self.db;
+        if self.keyspace.changes.wants(class::KEY_MISS) {
+            // Looked up twice only while keymiss events are on.
+            let table = &mut self.locked.shard(index).dbs[db];
+            if !table.contains_live(key, now) {
+                self.misses += 1;
+                table.notify(class::KEY_MISS, "keymiss", key);
+                return Ok(None);
+            }
+        }
         match self.locked.shard(index).dbs[db].get_live(key, now) {
             None => {
                 self.misses += 1;
@@ -614,6 +698,17 @@ impl<'a, 'k> KeyView<'a, 'k> {
                 pick(&mut entry.value).map(Some)
             }
         }
+    }
+
+    /// Records a keyspace notification about `key` in the current database
+    /// (published once the command has finished, if its class is enabled).
+    pub fn notify(&mut self, event_class: u32, event: &'static str, key: &[u8]) {
+        self.table(key).notify(event_class, event, key);
+    }
+
+    /// Records a notification about `key` in database `db` (MOVE, COPY DB).
+    pub fn notify_in(&mut self, db: usize, event_class: u32, event: &'static str, key: &[u8]) {
+        self.db_of(db, key).notify(event_class, event, key);
     }
 
     /// The part of database `db` that holds `key`.
@@ -639,9 +734,11 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn lookup_read_many<'v>(&'v mut self, keys: &[&[u8]]) -> Vec<Option<&'v Value>> {
         for key in keys {
             let now = self.now_ms;
-            if self.table(key).get_live(key, now).is_some() {
+            let table = self.table(key);
+            if table.get_live(key, now).is_some() {
                 self.hits += 1;
             } else {
+                table.notify(class::KEY_MISS, "keymiss", key);
                 self.misses += 1;
             }
         }

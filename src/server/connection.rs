@@ -8,6 +8,7 @@
 
 use super::blocking::{self, WakeReason};
 use super::client::{Client, ClientInfo};
+use super::outbox::LimitClass;
 use super::Shared;
 use crate::commands::{dispatch, transactions};
 use crate::protocol::{Parsed, ParserLimits, RequestParser};
@@ -154,11 +155,59 @@ async fn write_unless_killed(
     bytes: &[u8],
     kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
 ) -> std::io::Result<bool> {
+    // The write is polled first: what can go out now still does (CLIENT
+    // KILL's own reply to a client that killed itself, for one).
     tokio::select! {
         biased;
-        _ = kill => Ok(false),
         written = stream.write_all(bytes) => written.map(|_| true),
+        _ = kill => Ok(false),
     }
+}
+
+/// Writes a batch of replies (and what was queued with them) under the
+/// client's `client-output-buffer-limit`: at or over the hard limit the
+/// connection closes without writing; over the soft limit, the write must
+/// finish within the soft seconds. Returns false when the connection should
+/// close. cachet stops reading a client whose replies cannot be written, so
+/// this one batch is all a slow reader can make the server hold.
+async fn write_replies(
+    shared: &Shared,
+    client: &Client,
+    stream: &mut TcpStream,
+    output: &[u8],
+    kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) -> std::io::Result<bool> {
+    let class = if client.subscriptions.active() {
+        LimitClass::Pubsub
+    } else {
+        LimitClass::Normal
+    };
+    let limit = shared.output_limits.get(class);
+    let pending = output.len() as u64;
+    let over = |bytes: u64| bytes != 0 && pending >= bytes;
+    if over(limit.hard_bytes) {
+        warn_output_limit(client);
+        return Ok(false);
+    }
+    if !over(limit.soft_bytes) {
+        return write_unless_killed(stream, output, kill).await;
+    }
+    let allowed = Duration::from_secs(limit.soft_seconds);
+    match tokio::time::timeout(allowed, write_unless_killed(stream, output, kill)).await {
+        Ok(result) => result,
+        Err(_) => {
+            warn_output_limit(client);
+            Ok(false)
+        }
+    }
+}
+
+fn warn_output_limit(client: &Client) {
+    tracing::warn!(
+        "Client id={} addr={} closed for overcoming of output buffer limits.",
+        client.id,
+        client.info.addr
+    );
 }
 
 /// Writes what other connections queued for the client. Returns false when
@@ -252,7 +301,7 @@ async fn run(
         info.query_buffer.store(input.len(), Ordering::Relaxed);
         if !output.is_empty() {
             client.counters.output_bytes += output.len() as u64;
-            if !write_unless_killed(stream, &output, kill.as_mut()).await? {
+            if !write_replies(shared, client, stream, &output, kill.as_mut()).await? {
                 return Ok(());
             }
             output.clear();
@@ -385,7 +434,7 @@ async fn wait_while_blocked(
     }
     if !output.is_empty() {
         client.counters.output_bytes += output.len() as u64;
-        if !write_unless_killed(stream, &output, kill).await? {
+        if !write_replies(shared, client, stream, &output, kill).await? {
             return Ok(false);
         }
     }

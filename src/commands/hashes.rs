@@ -35,19 +35,22 @@ fn set_pairs(ctx: &mut Ctx, args: Args) -> Result<i64, CommandError> {
         }
         i += 2;
     }
-    ctx.notify(class::HASH, "hset", &args[1]);
     Ok(added)
 }
+
+// Redis answers the hash writes first, then notifies.
 
 pub fn hset(ctx: &mut Ctx, args: Args) -> CommandResult {
     let added = set_pairs(ctx, args)?;
     ctx.reply.integer(added);
+    ctx.notify(class::HASH, "hset", &args[1]);
     Ok(())
 }
 
 pub fn hmset(ctx: &mut Ctx, args: Args) -> CommandResult {
     set_pairs(ctx, args)?;
     ctx.reply.ok();
+    ctx.notify(class::HASH, "hset", &args[1]);
     Ok(())
 }
 
@@ -63,8 +66,8 @@ pub fn hsetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
         .keys
         .write_or_create_as(&args[1], Value::as_hash_mut, new_hash)?;
     hash.insert(&args[2], &args[3], &limits);
-    ctx.notify(class::HASH, "hset", &args[1]);
     ctx.reply.integer(1);
+    ctx.notify(class::HASH, "hset", &args[1]);
     Ok(())
 }
 
@@ -200,8 +203,8 @@ pub fn hincrby(ctx: &mut Ctx, args: Args) -> CommandResult {
     let mut buffer = [0u8; 20];
     let text = crate::protocol::reply::format_i64(next, &mut buffer);
     hash.insert(&args[2], text, &limits);
-    ctx.notify(class::HASH, "hincrby", &args[1]);
     ctx.reply.integer(next);
+    ctx.notify(class::HASH, "hincrby", &args[1]);
     Ok(())
 }
 
@@ -222,8 +225,8 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
             IncrementError::ResultNotFinite => CommandError::IncrNanOrInf,
         })?;
     hash.insert(&args[2], &text, &limits);
-    ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
     ctx.reply.bulk(&text);
+    ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
     Ok(())
 }
 

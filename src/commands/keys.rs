@@ -26,7 +26,7 @@ pub fn exists(ctx: &mut Ctx, args: Args) -> CommandResult {
     let count = args
         .from(1)
         .iter()
-        .filter(|key| ctx.keys.peek(key).is_some())
+        .filter(|key| ctx.keys.peek_read(key).is_some())
         .count();
     ctx.reply.integer(count as i64);
     Ok(())
@@ -35,7 +35,7 @@ pub fn exists(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn type_of(ctx: &mut Ctx, args: Args) -> CommandResult {
     let name = ctx
         .keys
-        .peek(&args[1])
+        .peek_read(&args[1])
         .map(|e| e.value.type_name())
         .unwrap_or("none");
     ctx.reply.simple(name);
@@ -46,7 +46,7 @@ pub fn touch(ctx: &mut Ctx, args: Args) -> CommandResult {
     let count = args
         .from(1)
         .iter()
-        .filter(|key| ctx.keys.exists(key))
+        .filter(|key| ctx.keys.get_read(key).is_some())
         .count();
     ctx.reply.integer(count as i64);
     Ok(())
@@ -452,7 +452,7 @@ pub fn copy(ctx: &mut Ctx, args: Args) -> CommandResult {
     if source == target && target_db == ctx.keys.db {
         return Err(CommandError::SameObject);
     }
-    let Some(entry) = ctx.keys.get(source).map(|e| e.clone()) else {
+    let Some(entry) = ctx.keys.get_read(source).map(|e| e.clone()) else {
         ctx.reply.integer(0);
         return Ok(());
     };
@@ -647,14 +647,16 @@ fn expire_generic(ctx: &mut Ctx, args: Args, unit_ms: bool, absolute: bool) -> C
         ctx.reply.integer(0);
         return Ok(());
     }
+    // Redis's order, which a client subscribed to its own events sees.
     if when <= now {
         ctx.keys.remove(key);
         ctx.notify(class::GENERIC, "del", key);
+        ctx.reply.integer(1);
     } else {
         ctx.keys.set_expiry(key, when as u64);
+        ctx.reply.integer(1);
         ctx.notify(class::GENERIC, "expire", key);
     }
-    ctx.reply.integer(1);
     Ok(())
 }
 
@@ -676,7 +678,7 @@ pub fn pexpireat(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 fn ttl_generic(ctx: &mut Ctx, args: Args, output_ms: bool, absolute: bool) -> CommandResult {
     let now = ctx.now_ms() as i64;
-    let Some(deadline) = ctx.keys.peek(&args[1]).map(|e| e.expires_at) else {
+    let Some(deadline) = ctx.keys.peek_read(&args[1]).map(|e| e.expires_at) else {
         ctx.reply.integer(-2);
         return Ok(());
     };
@@ -737,6 +739,10 @@ pub fn object_encoding(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn object_idletime(ctx: &mut Ctx, args: Args) -> CommandResult {
+    if ctx.keys.peek(&args[2]).is_none() {
+        ctx.reply.null();
+        return Ok(());
+    }
     if is_lfu_policy(ctx) {
         return Err(CommandError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
@@ -751,6 +757,11 @@ pub fn object_idletime(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn object_freq(ctx: &mut Ctx, args: Args) -> CommandResult {
+    // Like Redis, a missing key answers nil before the policy is checked.
+    if ctx.keys.peek(&args[2]).is_none() {
+        ctx.reply.null();
+        return Ok(());
+    }
     if !is_lfu_policy(ctx) {
         return Err(CommandError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }

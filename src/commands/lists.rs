@@ -121,8 +121,8 @@ fn push(ctx: &mut Ctx, args: Args, end: End, only_existing: bool) -> CommandResu
     }
     let len = list.len();
     ctx.keys.signal_ready(key);
-    ctx.notify(class::LIST, end.push_event(), key);
     ctx.reply.integer(len as i64);
+    ctx.notify(class::LIST, end.push_event(), key);
     Ok(())
 }
 
@@ -145,22 +145,25 @@ pub fn rpushx(ctx: &mut Ctx, args: Args) -> CommandResult {
 // ---- pops -----------------------------------------------------------------
 
 /// Pops up to `count` elements from `key`'s end, deleting the key when it
-/// empties, and sends the pop's events. None: no such key.
-fn pop_elements(
+/// empties; `answer` writes the reply, and the pop's events follow it, in
+/// Redis's order. False: no such key (nothing is answered).
+fn pop_and_answer(
     ctx: &mut Ctx,
     key: &[u8],
     end: End,
     count: usize,
-) -> Result<Option<Vec<Box<[u8]>>>, CommandError> {
+    answer: impl FnOnce(&mut Ctx, Vec<Box<[u8]>>),
+) -> Result<bool, CommandError> {
     let Some(list) = ctx.keys.write_as(key, Value::as_list_mut)? else {
-        return Ok(None);
+        return Ok(false);
     };
     let take = count.min(list.len());
     let popped: Vec<Box<[u8]>> = (0..take).filter_map(|_| pop_end(list, end)).collect();
     release_slack(list);
     let deleted = ctx.keys.remove_if_empty(key);
+    answer(ctx, popped);
     notify_popped(ctx, key, end, deleted);
-    Ok(Some(popped))
+    Ok(true)
 }
 
 /// Gives back the room a list no longer needs after it shrank to a quarter
@@ -186,9 +189,12 @@ fn pop(ctx: &mut Ctx, args: Args, end: End) -> CommandResult {
     }
     let key = &args[1];
     let Some(count_arg) = args.get_opt(2) else {
-        match pop_elements(ctx, key, end, 1)?.and_then(|mut p| p.pop()) {
-            Some(element) => ctx.reply.bulk(&element),
+        let answered = pop_and_answer(ctx, key, end, 1, |ctx, popped| match popped.first() {
+            Some(element) => ctx.reply.bulk(element),
             None => ctx.reply.null(),
+        })?;
+        if !answered {
+            ctx.reply.null();
         }
         return Ok(());
     };
@@ -201,9 +207,10 @@ fn pop(ctx: &mut Ctx, args: Args, end: End) -> CommandResult {
         }
         return Ok(());
     }
-    match pop_elements(ctx, key, end, count)? {
-        Some(elements) => write_elements(ctx, &elements),
-        None => ctx.reply.null_array(),
+    if !pop_and_answer(ctx, key, end, count, |ctx, popped| {
+        write_elements(ctx, &popped)
+    })? {
+        ctx.reply.null_array();
     }
     Ok(())
 }
@@ -243,11 +250,12 @@ fn blocking_pop(ctx: &mut Ctx, args: Args, end: End) -> CommandResult {
     let timeout = parse_timeout(&args[args.len() - 1])?;
     let keys = args.slice(1, args.len() - 1);
     if let Some(key) = first_nonempty(ctx, keys.iter())? {
-        let element = pop_elements(ctx, key, end, 1)?.and_then(|mut p| p.pop());
-        if let Some(element) = element {
+        let answer = |ctx: &mut Ctx, popped: Vec<Box<[u8]>>| {
             ctx.reply.array_len(2);
             ctx.reply.bulk(key);
-            ctx.reply.bulk(&element);
+            ctx.reply.bulk(popped.first().map_or(&b""[..], |e| &e[..]));
+        };
+        if pop_and_answer(ctx, key, end, 1, answer)? {
             return Ok(());
         }
     }
@@ -285,11 +293,11 @@ fn multi_pop(ctx: &mut Ctx, request: &MultiPopArgs) -> Result<bool, CommandError
     let Some(key) = first_nonempty(ctx, request.keys.iter())? else {
         return Ok(false);
     };
-    let elements = pop_elements(ctx, key, end_of(request), request.count)?.unwrap_or_default();
-    ctx.reply.array_len(2);
-    ctx.reply.bulk(key);
-    write_elements(ctx, &elements);
-    Ok(true)
+    pop_and_answer(ctx, key, end_of(request), request.count, |ctx, popped| {
+        ctx.reply.array_len(2);
+        ctx.reply.bulk(key);
+        write_elements(ctx, &popped);
+    })
 }
 
 pub fn lmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
@@ -316,27 +324,27 @@ pub fn blmpop(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 // ---- moves ----------------------------------------------------------------
 
-/// Moves one element from `source`'s `from` end to `destination`'s `to` end.
-/// None: the source is empty. The destination's type is checked first, so a
-/// wrong type moves nothing.
+/// Moves one element from `source`'s `from` end to `destination`'s `to`
+/// end and answers it. False: the source is empty (nothing answered). The
+/// destination's type is checked first, so a wrong type moves nothing.
 fn move_element(
     ctx: &mut Ctx,
     source: &[u8],
     destination: &[u8],
     from: End,
     to: End,
-) -> Result<Option<Box<[u8]>>, CommandError> {
+) -> Result<bool, CommandError> {
     if ctx.keys.read_as(source, Value::as_list_mut)?.is_none() {
-        return Ok(None);
+        return Ok(false);
     }
     ctx.keys.read_as(destination, Value::as_list_mut)?;
-    // Redis pops, pushes, then deletes an emptied source; its events come
-    // in that order too: the push's, the pop's, then `del`.
+    // Redis pops, pushes, answers, then deletes an emptied source; its
+    // events come in that order too: the push's, the reply, the pop's, `del`.
     let Some(list) = ctx.keys.write_as(source, Value::as_list_mut)? else {
-        return Ok(None);
+        return Ok(false);
     };
     let Some(element) = pop_end(list, from) else {
-        return Ok(None);
+        return Ok(false);
     };
     if source == destination {
         push_end(list, to, element.clone());
@@ -349,15 +357,15 @@ fn move_element(
     }
     ctx.keys.signal_ready(destination);
     ctx.notify(class::LIST, to.push_event(), destination);
+    ctx.reply.bulk(&element);
     let deleted = ctx.keys.remove_if_empty(source);
     notify_popped(ctx, source, from, deleted);
-    Ok(Some(element))
+    Ok(true)
 }
 
-fn reply_moved(ctx: &mut Ctx, moved: Option<Box<[u8]>>) {
-    match moved {
-        Some(element) => ctx.reply.bulk(&element),
-        None => ctx.reply.null(),
+fn reply_moved(ctx: &mut Ctx, moved: bool) {
+    if !moved {
+        ctx.reply.null();
     }
 }
 
@@ -383,8 +391,7 @@ fn blocking_move(
     timeout_at: usize,
 ) -> CommandResult {
     let timeout = parse_timeout(&args[timeout_at])?;
-    if let Some(element) = move_element(ctx, &args[1], &args[2], from, to)? {
-        ctx.reply.bulk(&element);
+    if move_element(ctx, &args[1], &args[2], from, to)? {
         return Ok(());
     }
     if !ctx.may_block() {
@@ -410,7 +417,7 @@ pub fn brpoplpush(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn llen(ctx: &mut Ctx, args: Args) -> CommandResult {
     let len = ctx
         .keys
-        .read_as(&args[1], Value::as_list_mut)?
+        .lookup_read(&args[1], Value::as_list_mut)?
         .map_or(0, |l| l.len());
     ctx.reply.integer(len as i64);
     Ok(())
@@ -420,7 +427,7 @@ pub fn lindex(ctx: &mut Ctx, args: Args) -> CommandResult {
     let index = parse_int(&args[2])?;
     let element = ctx
         .keys
-        .read_as(&args[1], Value::as_list_mut)?
+        .lookup_read(&args[1], Value::as_list_mut)?
         .and_then(|list| resolve_index(index, list.len()).and_then(|i| list.get(i)));
     match element {
         Some(element) => ctx.reply.bulk(element),
@@ -432,7 +439,7 @@ pub fn lindex(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn lrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     let start = parse_int(&args[2])?;
     let stop = parse_int(&args[3])?;
-    let Some(list) = ctx.keys.read_as(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.lookup_read(&args[1], Value::as_list_mut)? else {
         ctx.reply.array_len(0);
         return Ok(());
     };
@@ -494,7 +501,7 @@ fn parse_position_query(args: Args) -> Result<PositionQuery, CommandError> {
 pub fn lpos(ctx: &mut Ctx, args: Args) -> CommandResult {
     let query = parse_position_query(args)?;
     let element = &args[2];
-    let Some(list) = ctx.keys.read_as(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.lookup_read(&args[1], Value::as_list_mut)? else {
         match query.count {
             Some(_) => ctx.reply.array_len(0),
             None => ctx.reply.null(),
@@ -567,8 +574,8 @@ pub fn lset(ctx: &mut Ctx, args: Args) -> CommandResult {
         .and_then(|i| list.get_mut(i))
         .ok_or_else(|| CommandError::err("index out of range"))?;
     *slot = args[3].into();
-    ctx.notify(class::LIST, "lset", &args[1]);
     ctx.reply.ok();
+    ctx.notify(class::LIST, "lset", &args[1]);
     Ok(())
 }
 

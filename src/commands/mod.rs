@@ -89,7 +89,10 @@ impl Ctx<'_, '_> {
     /// Records a keyspace notification about `key` (Redis's
     /// `notifyKeyspaceEvent`): published after the command, if enabled.
     pub fn notify(&mut self, event_class: u32, event: &'static str, key: &[u8]) {
-        self.keys.notify(event_class, event, key);
+        // Inside EXEC a client's own pushes go before the whole EXEC reply,
+        // never into the middle of its array.
+        let reply_at = (!self.client.deny_blocking).then(|| self.reply.position());
+        self.keys.notify(event_class, event, key, reply_at);
     }
 
     /// Whether a blocking command may block now (not inside EXEC).
@@ -125,17 +128,44 @@ pub fn dispatch(shared: &Shared, client: &mut Client, args: Args, out: &mut Vec<
     let index = dispatch_command(shared, client, args, out, now_ms);
     let spec = index.map(|i| shared.commands.spec(i));
     let subscribing = spec.is_some_and(|s| s.parent.is_empty() && s.name.ends_with("subscribe"));
+    let own = std::mem::take(&mut client.own_pushes);
     let outbox = &client.info.outbox;
-    if !outbox.is_empty() && !subscribing {
-        let reply: Vec<u8> = out.split_off(reply_start);
-        outbox.drain_into(out);
-        out.extend_from_slice(&reply);
+    if !own.is_empty() || (!outbox.is_empty() && !subscribing) {
+        place_pushes(out, reply_start, outbox, own, !subscribing);
     }
     if !client.pending_invalidations.is_empty() {
         crate::events::tracking::send_pending(shared, client);
     }
     let command_was_client = spec.is_some_and(|s| s.name == "client" || s.parent == "client");
     crate::events::tracking::end_of_command(client, command_was_client);
+}
+
+/// Puts what was queued for the client during its command around the
+/// command's reply (which starts at `reply_start` in `out`): frames from
+/// other connections before it (unless the command was a subscription
+/// change, whose confirmation must come first), and the client's own
+/// notifications where each happened, as Redis 7.0 writes them.
+fn place_pushes(
+    out: &mut Vec<u8>,
+    reply_start: usize,
+    outbox: &crate::server::outbox::Outbox,
+    own: Vec<(Option<usize>, Vec<u8>)>,
+    others_first: bool,
+) {
+    let reply: Vec<u8> = out.split_off(reply_start);
+    if others_first {
+        outbox.drain_into(out);
+    }
+    let mut written = 0;
+    for (at, frames) in own {
+        let at = at
+            .map_or(0, |p| p.saturating_sub(reply_start))
+            .clamp(written, reply.len());
+        out.extend_from_slice(&reply[written..at]);
+        written = at;
+        out.extend_from_slice(&frames);
+    }
+    out.extend_from_slice(&reply[written..]);
 }
 
 /// The commands a RESP2 connection may send while subscribed.
@@ -552,21 +582,30 @@ pub fn remove_members<T: ?Sized>(
 
 /// The STORE forms (SORT STORE, SINTERSTORE, ZUNIONSTORE...): a non-empty
 /// result replaces `destination` and sends `event`; an empty one deletes
-/// it, sending `del` if there was a key.
+/// it, sending `del` if there was a key. Answers the result's size, before
+/// the event when `answer_first` (most STORE forms) or after it (SORT), as
+/// Redis orders them.
 pub fn store_result(
     ctx: &mut Ctx,
     destination: &[u8],
     result: Value,
-    event_class: u32,
-    event: &'static str,
+    event: (u32, &'static str),
+    answer_first: bool,
 ) {
-    if result.aggregate_len() == Some(0) {
+    let size = result.aggregate_len().unwrap_or(0);
+    if answer_first {
+        ctx.reply.integer(size as i64);
+    }
+    if size == 0 {
         if ctx.keys.remove(destination).is_some() {
             ctx.notify(class::GENERIC, "del", destination);
         }
     } else {
         ctx.keys.set(destination, result, 0);
-        ctx.notify(event_class, event, destination);
+        ctx.notify(event.0, event.1, destination);
+    }
+    if !answer_first {
+        ctx.reply.integer(size as i64);
     }
 }
 

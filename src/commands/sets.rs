@@ -151,10 +151,14 @@ pub fn spop(ctx: &mut Ctx, args: Args) -> CommandResult {
             if let Some(member) = &member {
                 set.remove(member);
             }
-            notify_popped(ctx, key);
-            match member {
-                Some(member) => ctx.reply.bulk(&member),
+            // Redis: `spop`, the reply, then `del` if the set emptied.
+            ctx.notify(class::SET, "spop", key);
+            match &member {
+                Some(member) => ctx.reply.bulk(member),
                 None => ctx.reply.null(),
+            }
+            if ctx.keys.remove_if_empty(key) {
+                ctx.notify(class::GENERIC, "del", key);
             }
         }
         3 => {
@@ -329,17 +333,17 @@ fn combine(ctx: &mut Ctx, keys: &Args, op: Algebra) -> Result<Set, CommandError>
     })
 }
 
-/// Stores `result` at `destination` (deleting it when empty) and answers its size.
-fn store_set(ctx: &mut Ctx, destination: &[u8], result: Set, event: &'static str) {
-    let size = result.len();
-    super::store_result(
-        ctx,
-        destination,
-        Value::Set(Box::new(result)),
-        class::SET,
-        event,
-    );
-    ctx.reply.integer(size as i64);
+/// Stores `result` at `destination` (deleting it when empty) and answers
+/// its size (first, unless `answer_first` is false).
+fn store_set(
+    ctx: &mut Ctx,
+    destination: &[u8],
+    result: Set,
+    event: &'static str,
+    answer_first: bool,
+) {
+    let result = Value::Set(Box::new(result));
+    super::store_result(ctx, destination, result, (class::SET, event), answer_first);
 }
 
 /// SPOP's events: `spop`, then `del` if the set emptied.
@@ -358,12 +362,16 @@ pub fn sinter(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn sinterstore(ctx: &mut Ctx, args: Args) -> CommandResult {
     let limits = ctx.limits();
-    let members = intersection(&load_sets(ctx, &args.from(2))?, 0);
+    let sets = load_sets(ctx, &args.from(2))?;
+    // Redis takes a shortcut when a source is missing or empty, and then
+    // deletes the destination before answering rather than after.
+    let answer_first = sets.iter().all(|s| s.is_some_and(|s| !s.is_empty()));
+    let members = intersection(&sets, 0);
     let mut result = Set::default();
     for member in members {
         result.insert(&member, &limits);
     }
-    store_set(ctx, &args[1], result, "sinterstore");
+    store_set(ctx, &args[1], result, "sinterstore", answer_first);
     Ok(())
 }
 
@@ -405,7 +413,7 @@ pub fn sunion(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn sunionstore(ctx: &mut Ctx, args: Args) -> CommandResult {
     let result = combine(ctx, &args.from(2), Algebra::Union)?;
-    store_set(ctx, &args[1], result, "sunionstore");
+    store_set(ctx, &args[1], result, "sunionstore", true);
     Ok(())
 }
 
@@ -418,7 +426,7 @@ pub fn sdiff(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn sdiffstore(ctx: &mut Ctx, args: Args) -> CommandResult {
     let result = combine(ctx, &args.from(2), Algebra::Difference)?;
-    store_set(ctx, &args[1], result, "sdiffstore");
+    store_set(ctx, &args[1], result, "sdiffstore", true);
     Ok(())
 }
 

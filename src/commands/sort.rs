@@ -89,7 +89,7 @@ fn lookup_by_pattern(keys: &mut KeyView, pattern: &[u8], element: &[u8]) -> Opti
     key.extend_from_slice(&pattern[..star]);
     key.extend_from_slice(element);
     key.extend_from_slice(postfix);
-    let entry = keys.get(&key)?;
+    let entry = keys.get_read(&key)?;
     match (&entry.value, field) {
         (Value::Str(bytes), None) => Some(bytes.clone()),
         (Value::Hash(hash), Some(field)) => hash.get(field).map(|v| v.to_vec()),
@@ -220,14 +220,14 @@ fn sort_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
                     list.push_back(value.into());
                 }
             }
+            // SORT answers after storing (and notifying), unlike most STOREs.
             super::store_result(
                 ctx,
                 destination,
                 Value::List(Box::new(list)),
-                crate::storage::class::LIST,
-                "sortstore",
+                (crate::storage::class::LIST, "sortstore"),
+                false,
             );
-            ctx.reply.integer(output_len as i64);
         }
     }
     Ok(())

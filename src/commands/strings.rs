@@ -17,6 +17,16 @@ fn read_string<'v>(
     Ok(found.map(|bytes| &bytes[..]))
 }
 
+/// The string at `key` for a command about to write it (Redis's
+/// `lookupKeyWrite`): no hit or miss is counted, no `keymiss` sent.
+fn write_string<'v>(
+    keys: &'v mut crate::storage::KeyView<'_, '_>,
+    key: &[u8],
+) -> Result<Option<&'v [u8]>, CommandError> {
+    let found = keys.read_as(key, as_string)?;
+    Ok(found.map(|bytes| &bytes[..]))
+}
+
 fn as_string(value: &mut Value) -> Result<&mut Vec<u8>, WrongType> {
     match value {
         Value::Str(bytes) => Ok(bytes),
@@ -152,20 +162,17 @@ pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
     let options = parse_string_options(args, 3, StringCommand::Set)?;
     let deadline = options_deadline(ctx, args, &options, "set")?;
     let key = &args[1];
+    // GET reads the old value first, as a read (a miss sends `keymiss`).
+    let old_value = if options.get {
+        read_string(&mut ctx.keys, key)?.map(|bytes| bytes.to_vec())
+    } else {
+        None
+    };
     let now = ctx.now_ms();
     let table = ctx.keys.table(key);
     let existing = table.get_live(key, now);
     let exists = existing.is_some();
     let old_deadline = existing.as_ref().map(|e| e.expires_at).unwrap_or(0);
-    let old_value = if options.get {
-        match existing.map(|e| &e.value) {
-            None => None,
-            Some(Value::Str(bytes)) => Some(bytes.clone()),
-            Some(_) => return Err(CommandError::WrongType),
-        }
-    } else {
-        None
-    };
     let allowed = if exists { !options.nx } else { !options.xx };
     if allowed {
         let deadline = match deadline {
@@ -271,12 +278,13 @@ pub fn msetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn getset(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
     let old = read_string(&mut ctx.keys, key)?.map(|b| b.to_vec());
-    ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
-    ctx.notify(class::STRING, "set", key);
+    // Redis answers with the old value before it writes (and notifies).
     match old {
         Some(bytes) => ctx.reply.bulk(&bytes),
         None => ctx.reply.null(),
     }
+    ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
+    ctx.notify(class::STRING, "set", key);
     Ok(())
 }
 
@@ -287,12 +295,12 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
         return Ok(());
     }
     let removed = ctx.keys.remove(key).map(|e| e.value);
+    match &removed {
+        Some(Value::Str(bytes)) => ctx.reply.bulk(bytes),
+        _ => ctx.reply.null(),
+    }
     if removed.is_some() {
         ctx.notify(class::GENERIC, "del", key);
-    }
-    match removed {
-        Some(Value::Str(bytes)) => ctx.reply.bulk(&bytes),
-        _ => ctx.reply.null(),
     }
     Ok(())
 }
@@ -304,8 +312,11 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.null();
         return Ok(());
     };
-    // Like Redis, the expiry is validated only once the key is known to exist.
-    match options_deadline(ctx, args, &options, "getex")? {
+    // Like Redis, the expiry is validated only once the key is known to
+    // exist, and the value is answered before the key changes.
+    let deadline = options_deadline(ctx, args, &options, "getex")?;
+    ctx.reply.bulk(&value);
+    match deadline {
         Some(at) if at <= ctx.now_ms() => {
             ctx.keys.remove(key);
             ctx.notify(class::GENERIC, "del", key);
@@ -323,18 +334,18 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         None => {}
     }
-    ctx.reply.bulk(&value);
     Ok(())
 }
 
 pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
     let addition = &args[2];
-    let current_len = read_string(&mut ctx.keys, key)?.map(|b| b.len());
+    let current_len = write_string(&mut ctx.keys, key)?.map(|b| b.len());
     match current_len {
         None => {
             check_length(ctx, addition.len() as u64)?;
             ctx.keys.set(key, Value::Str(addition.to_vec()), 0);
+            ctx.notify(class::STRING, "append", key);
             ctx.reply.integer(addition.len() as i64);
         }
         Some(len) => {
@@ -346,10 +357,10 @@ pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
                     new_len = bytes.len();
                 }
             }
+            ctx.notify(class::STRING, "append", key);
             ctx.reply.integer(new_len as i64);
         }
     }
-    ctx.notify(class::STRING, "append", key);
     Ok(())
 }
 
@@ -396,7 +407,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     if offset < 0 {
         return Err(CommandError::OffsetOutOfRange);
     }
-    let current = read_string(&mut ctx.keys, key)?.map(|b| b.len());
+    let current = write_string(&mut ctx.keys, key)?.map(|b| b.len());
     let Some(current_len) = current else {
         if value.is_empty() {
             ctx.reply.integer(0);
@@ -482,7 +493,7 @@ pub fn decrby(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    let current = read_string(&mut ctx.keys, key)?;
+    let current = write_string(&mut ctx.keys, key)?;
     let text = c_numbers::increment(current, &args[2], false).map_err(|error| match error {
         IncrementError::BadCurrent | IncrementError::BadIncrement => CommandError::NotFloat,
         IncrementError::IncrementNotFinite | IncrementError::ResultNotFinite => {
@@ -568,7 +579,7 @@ pub fn lcs(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 fn lcs_operand(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<u8>, CommandError> {
-    match ctx.keys.get(key) {
+    match ctx.keys.get_read(key) {
         None => Ok(Vec::new()),
         Some(entry) => match &entry.value {
             Value::Str(bytes) => Ok(bytes.clone()),
@@ -683,8 +694,14 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
     };
     let byte = offset >> 3;
     let mask = 0x80u8 >> (offset & 7);
-    if read_string(&mut ctx.keys, key)?.is_none() {
-        ctx.keys.set(key, Value::Str(Vec::new()), 0);
+    match write_string(&mut ctx.keys, key)? {
+        None => ctx.keys.set(key, Value::Str(Vec::new()), 0),
+        Some(bytes) if byte < bytes.len() && (bytes[byte] & mask != 0) == on => {
+            // Nothing changes: no write, no event (as in Redis).
+            ctx.reply.integer(on as i64);
+            return Ok(());
+        }
+        Some(_) => {}
     }
     let mut previous = false;
     if let Some(entry) = ctx.keys.get_for_write(key) {

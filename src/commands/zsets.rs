@@ -182,9 +182,13 @@ fn zadd_generic(ctx: &mut Ctx, args: Args, incr_command: bool) -> CommandResult 
     ctx.keys.remove_if_empty(key);
     if added > 0 || updated > 0 {
         ctx.keys.signal_ready(key);
+    }
+    // Redis answers, then notifies.
+    reply_zadd(ctx, flags.incr, ch, added, updated, processed, last_score)?;
+    if added > 0 || updated > 0 {
         ctx.notify(class::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
     }
-    reply_zadd(ctx, flags.incr, ch, added, updated, processed, last_score)
+    Ok(())
 }
 
 fn reply_zadd(
@@ -522,21 +526,14 @@ pub fn zrevrangebylex(ctx: &mut Ctx, args: Args) -> CommandResult {
 /// Stores `items` (in score order) at `destination` as a new sorted set,
 /// deleting it when empty, and answers the count.
 fn store_scored(ctx: &mut Ctx, destination: &[u8], mut items: Scored, event: &'static str) {
-    let count = items.len();
     items.sort_by(|a, b| {
         a.1.partial_cmp(&b.1)
             .unwrap_or(std::cmp::Ordering::Equal)
             .then_with(|| a.0.cmp(&b.0))
     });
     let zset = ZSet::from_sorted(&items, &ctx.limits());
-    super::store_result(
-        ctx,
-        destination,
-        Value::SortedSet(Box::new(zset)),
-        class::ZSET,
-        event,
-    );
-    ctx.reply.integer(count as i64);
+    let result = Value::SortedSet(Box::new(zset));
+    super::store_result(ctx, destination, result, (class::ZSET, event), true);
 }
 
 pub fn zrangestore(ctx: &mut Ctx, args: Args) -> CommandResult {
@@ -654,30 +651,60 @@ enum Extreme {
     Max,
 }
 
-/// Removes up to `count` members from `key`'s low or high end.
+/// Members a pop removed, and whether their key went with them.
+struct Popped {
+    members: Scored,
+    deleted: bool,
+}
+
+/// Removes up to `count` members from `key`'s low or high end (deleting
+/// the key when it empties); the caller answers with `answer_popped`.
 fn pop_members(
     ctx: &mut Ctx,
     key: &[u8],
     end: Extreme,
     count: usize,
-) -> Result<Scored, CommandError> {
+) -> Result<Popped, CommandError> {
     let Some(zset) = ctx.keys.write_as(key, Value::as_zset_mut)? else {
-        return Ok(Vec::new());
+        return Ok(Popped {
+            members: Vec::new(),
+            deleted: false,
+        });
     };
     let take = count.min(zset.len());
-    let popped = owned(zset.iter_from(0, end == Extreme::Max).take(take));
+    let members = owned(zset.iter_from(0, end == Extreme::Max).take(take));
     if take > 0 {
         match end {
             Extreme::Min => zset.remove_ranks(0, take - 1),
             Extreme::Max => zset.remove_ranks(zset.len() - take, zset.len() - 1),
         };
-        let event = match end {
-            Extreme::Min => "zpopmin",
-            Extreme::Max => "zpopmax",
-        };
-        notify_removed(ctx, key, event);
     }
-    Ok(popped)
+    let deleted = ctx.keys.remove_if_empty(key);
+    Ok(Popped { members, deleted })
+}
+
+/// Writes popped members after the reply's header (written by the caller),
+/// each as a `[member, score]` pair or flat, with the events where Redis
+/// sends them: `zpopmin`/`zpopmax` just before the first member (Redis
+/// notifies inside its reply loop), `del` after the last.
+fn answer_popped(ctx: &mut Ctx, key: &[u8], end: Extreme, popped: &Popped, pairs: bool) {
+    let event = match end {
+        Extreme::Min => "zpopmin",
+        Extreme::Max => "zpopmax",
+    };
+    for (i, (member, score)) in popped.members.iter().enumerate() {
+        if i == 0 {
+            ctx.notify(class::ZSET, event, key);
+        }
+        if pairs {
+            ctx.reply.array_len(2);
+        }
+        ctx.reply.bulk(member);
+        ctx.reply.double(*score);
+    }
+    if popped.deleted {
+        ctx.notify(class::GENERIC, "del", key);
+    }
 }
 
 fn zpop_generic(ctx: &mut Ctx, args: Args, end: Extreme) -> CommandResult {
@@ -704,15 +731,9 @@ fn zpop_generic(ctx: &mut Ctx, args: Args, end: Extreme) -> CommandResult {
     }
     let popped = pop_members(ctx, key, end, count.unwrap_or(1) as usize)?;
     let nested = count.is_some() && ctx.reply.is_resp3();
-    if nested {
-        write_scored(ctx, &popped, true);
-    } else {
-        ctx.reply.array_len(popped.len() * 2);
-        for (member, score) in &popped {
-            ctx.reply.bulk(member);
-            ctx.reply.double(*score);
-        }
-    }
+    let len = popped.members.len();
+    ctx.reply.array_len(if nested { len } else { len * 2 });
+    answer_popped(ctx, key, end, &popped, nested);
     Ok(())
 }
 
@@ -745,12 +766,9 @@ fn bzpop_generic(ctx: &mut Ctx, args: Args, end: Extreme) -> CommandResult {
     let keys = args.slice(1, args.len() - 1);
     if let Some(key) = first_nonempty(ctx, keys.iter())? {
         let popped = pop_members(ctx, key, end, 1)?;
-        ctx.reply.array_len(1 + popped.len() * 2);
+        ctx.reply.array_len(1 + popped.members.len() * 2);
         ctx.reply.bulk(key);
-        for (member, score) in &popped {
-            ctx.reply.bulk(member);
-            ctx.reply.double(*score);
-        }
+        answer_popped(ctx, key, end, &popped, false);
         return Ok(());
     }
     if !ctx.may_block() {
@@ -787,12 +805,8 @@ fn multi_pop(ctx: &mut Ctx, request: &MultiPopArgs) -> Result<bool, CommandError
     let popped = pop_members(ctx, key, end, request.count)?;
     ctx.reply.array_len(2);
     ctx.reply.bulk(key);
-    ctx.reply.array_len(popped.len());
-    for (member, score) in &popped {
-        ctx.reply.array_len(2);
-        ctx.reply.bulk(member);
-        ctx.reply.double(*score);
-    }
+    ctx.reply.array_len(popped.members.len());
+    answer_popped(ctx, key, end, &popped, true);
     Ok(true)
 }
 

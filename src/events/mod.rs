@@ -16,65 +16,68 @@ pub mod notify;
 pub mod pubsub;
 pub mod tracking;
 
+use crate::protocol::Protocol;
 use crate::server::client::Client;
 use crate::server::Shared;
 use crate::storage::{ChangeKind, KeyChange, Locked, Shard};
 
 /// Publishes the notifications and sends the invalidations of the command
-/// `client` just ran, from the shards it holds.
+/// `client` just ran, from the shards it holds, in the order they happened
+/// (across shards too). When the client itself is subscribed in RESP3, its
+/// own pushes are set aside with the reply position each event happened at
+/// (`Client::own_pushes`), for the dispatcher to place as Redis 7.0 does.
 pub fn after_command(shared: &Shared, client: &mut Client, locked: &mut Locked) {
     if !shared.keyspace.changes.any() {
         return;
     }
-    let mut events = Vec::new();
+    let mut changes = Vec::new();
     for shard in locked.shards_mut() {
-        take_changes(shared, shard, Some(&mut *client), &mut events);
+        take_changes(shard, &mut changes);
     }
-    publish_in_order(shared, events);
+    if changes.is_empty() {
+        return;
+    }
+    changes.sort_by_key(|(_, change)| change.sequence);
+    let keeps_own = client.protocol == Protocol::Resp3 && client.subscriptions.active();
+    for (db, change) in changes {
+        match change.kind {
+            ChangeKind::Modified { by_server } => {
+                let shard = locked.shard(shared.keyspace.shard_index(&change.key));
+                tracking::key_modified(shared, shard, &change.key, by_server, Some(&mut *client));
+            }
+            ChangeKind::Event { name, .. } => {
+                notify::publish(shared, db, name, &change.key);
+                let outbox = &client.info.outbox;
+                if keeps_own && !outbox.is_empty() {
+                    let mut frames = Vec::new();
+                    outbox.drain_into(&mut frames);
+                    client.own_pushes.push((change.reply_at, frames));
+                }
+            }
+        }
+    }
 }
 
 /// The same for one shard active expiry has just swept.
 pub fn after_expiry(shared: &Shared, shard: &mut Shard) {
-    let mut events = Vec::new();
-    take_changes(shared, shard, None, &mut events);
-    publish_in_order(shared, events);
-}
-
-/// Takes a shard's recorded changes: modifications are acted on at once
-/// (tracking), notifications are collected in `events`.
-fn take_changes(
-    shared: &Shared,
-    shard: &mut Shard,
-    mut origin: Option<&mut Client>,
-    events: &mut Vec<(usize, KeyChange)>,
-) {
-    if !shard.dbs.iter().any(|table| table.has_changes()) {
-        return;
-    }
     let mut changes = Vec::new();
-    for (db, table) in shard.dbs.iter_mut().enumerate() {
-        if table.has_changes() {
-            table.take_changes(db, &mut changes);
-        }
-    }
+    take_changes(shard, &mut changes);
+    changes.sort_by_key(|(_, change)| change.sequence);
     for (db, change) in changes {
         match change.kind {
             ChangeKind::Modified { by_server } => {
-                tracking::key_modified(shared, shard, &change.key, by_server, origin.as_deref_mut())
+                tracking::key_modified(shared, shard, &change.key, by_server, None)
             }
-            ChangeKind::Event { .. } => events.push((db, change)),
+            ChangeKind::Event { name, .. } => notify::publish(shared, db, name, &change.key),
         }
     }
 }
 
-fn publish_in_order(shared: &Shared, mut events: Vec<(usize, KeyChange)>) {
-    if events.is_empty() {
-        return;
-    }
-    events.sort_by_key(|(_, change)| change.sequence);
-    for (db, change) in events {
-        if let ChangeKind::Event { name, .. } = change.kind {
-            notify::publish(shared, db, name, &change.key);
+/// Moves a shard's recorded changes, tagged with their database, to `out`.
+fn take_changes(shard: &mut Shard, out: &mut Vec<(usize, KeyChange)>) {
+    for (db, table) in shard.dbs.iter_mut().enumerate() {
+        if table.has_changes() {
+            table.take_changes(db, out);
         }
     }
 }

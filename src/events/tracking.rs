@@ -90,6 +90,18 @@ pub struct Tracking {
     /// Rounds in a row the table stayed over `tracking-table-max-keys`:
     /// each round tries harder (Redis's `timeout_counter`).
     limit_rounds: AtomicU32,
+    /// Serialises `refresh_switch`, so its decision reflects one moment.
+    switch_lock: Mutex<()>,
+}
+
+/// Keeps the keyspace recording modifications while anyone tracks or the
+/// table still holds keys: as in Redis, a change to a tracked key drops its
+/// entry even while no client is tracking, so nothing stale is sent later.
+fn refresh_switch(shared: &Shared) {
+    let tracking = &shared.tracking;
+    let _serial = tracking.switch_lock.lock();
+    let needed = tracking.client_count() > 0 || shared.keyspace.tracking_totals.keys() > 0;
+    shared.keyspace.changes.set_tracking(needed);
 }
 
 /// An invalidation's contents, already encoded: an array of keys, or a null
@@ -150,10 +162,8 @@ pub fn enable(
 ) {
     let state = &client.info.tracking;
     if !state.has(mode::ON) {
-        let before = shared.tracking.clients.fetch_add(1, Ordering::Relaxed);
-        if before == 0 {
-            shared.keyspace.changes.set_tracking(true);
-        }
+        shared.tracking.clients.fetch_add(1, Ordering::Relaxed);
+        refresh_switch(shared);
     }
     let keep = state.flags() & mode::CACHING;
     state
@@ -199,9 +209,8 @@ pub fn disable(shared: &Shared, client: &mut Client) {
     if state.has(mode::ON) {
         state.flags.store(0, Ordering::Relaxed);
         state.redirect.store(0, Ordering::Relaxed);
-        if shared.tracking.clients.fetch_sub(1, Ordering::Relaxed) == 1 {
-            shared.keyspace.changes.set_tracking(false);
-        }
+        shared.tracking.clients.fetch_sub(1, Ordering::Relaxed);
+        refresh_switch(shared);
     }
 }
 
@@ -278,6 +287,9 @@ pub fn key_modified(
     let Some(ids) = shard.tracked.take(key, &shared.keyspace.tracking_totals) else {
         return;
     };
+    if shared.keyspace.tracking_totals.keys() == 0 && shared.tracking.client_count() == 0 {
+        refresh_switch(shared);
+    }
     let message = Invalidated::key(key);
     let mut origin = origin;
     for id in ids {
@@ -319,6 +331,7 @@ pub fn invalidate_everything(shared: &Shared, shards: Vec<&mut Shard>, origin: &
     for shard in shards {
         shard.tracked.clear(&shared.keyspace.tracking_totals);
     }
+    refresh_switch(shared);
 }
 
 /// Sends the invalidations a client's own commands caused, after their replies.

@@ -81,6 +81,9 @@ pub struct Client {
     pub tracking_prefixes: std::collections::BTreeSet<Box<[u8]>>,
     /// Invalidations this client's own command caused, sent after its reply.
     pub pending_invalidations: Vec<Invalidated>,
+    /// Notifications this client's own command published to it (it is
+    /// subscribed in RESP3), each with the reply position it happened at.
+    pub own_pushes: Vec<(Option<usize>, Vec<u8>)>,
     /// The running command's reply is a push (the SUBSCRIBE family): CLIENT
     /// REPLY OFF/SKIP does not silence it, as in Redis.
     pub reply_is_push: bool,
@@ -111,6 +114,7 @@ impl Client {
             subscriptions: Subscriptions::default(),
             tracking_prefixes: Default::default(),
             pending_invalidations: Vec::new(),
+            own_pushes: Vec::new(),
             reply_is_push: false,
         }
     }

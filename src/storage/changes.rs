@@ -98,6 +98,10 @@ pub struct KeyChange {
     pub sequence: u64,
     pub kind: ChangeKind,
     pub key: Box<[u8]>,
+    /// How much of the command's reply had been written when the event
+    /// happened (None: not known, taken as before the reply). A client
+    /// subscribed to its own events gets each where Redis 7.0 puts it.
+    pub reply_at: Option<usize>,
 }
 
 /// The changes one table recorded since they were last taken.
@@ -119,22 +123,31 @@ impl ChangeLog {
         name: &'static str,
         key: &[u8],
     ) {
+        self.event_at(switch, event_class, name, key, None);
+    }
+
+    /// Records an event, with the reply position it happened at.
+    pub fn event_at(
+        &mut self,
+        switch: &ChangeSwitch,
+        event_class: u32,
+        name: &'static str,
+        key: &[u8],
+        reply_at: Option<usize>,
+    ) {
         if switch.wants(event_class) {
-            self.push(
-                switch,
-                ChangeKind::Event {
-                    class: event_class,
-                    name,
-                },
-                key,
-            );
+            let kind = ChangeKind::Event {
+                class: event_class,
+                name,
+            };
+            self.push(switch, kind, key, reply_at);
         }
     }
 
     /// Records a modification if some client tracks keys.
     pub fn modified(&mut self, switch: &ChangeSwitch, key: &[u8], by_server: bool) {
         if switch.tracking() {
-            self.push(switch, ChangeKind::Modified { by_server }, key);
+            self.push(switch, ChangeKind::Modified { by_server }, key, None);
         }
     }
 
@@ -145,11 +158,18 @@ impl ChangeLog {
         self.modified(switch, key, true);
     }
 
-    fn push(&mut self, switch: &ChangeSwitch, kind: ChangeKind, key: &[u8]) {
+    fn push(
+        &mut self,
+        switch: &ChangeSwitch,
+        kind: ChangeKind,
+        key: &[u8],
+        reply_at: Option<usize>,
+    ) {
         self.entries.push(KeyChange {
             sequence: switch.next_sequence(),
             kind,
             key: Box::from(key),
+            reply_at,
         });
     }
 

@@ -104,6 +104,18 @@ impl DbShard {
         self.changes.event(&self.switch, event_class, event, key);
     }
 
+    /// `notify`, noting how much of the reply had been written.
+    pub fn notify_at(
+        &mut self,
+        event_class: u32,
+        event: &'static str,
+        key: &[u8],
+        reply_at: Option<usize>,
+    ) {
+        self.changes
+            .event_at(&self.switch, event_class, event, key, reply_at);
+    }
+
     /// Whether changes wait in the log.
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
@@ -183,7 +195,14 @@ impl DbShard {
         entry.expires_at = expires_at;
         entry.accessed = (now_ms / 1000) as u32;
         let old = self.dict.insert(key, entry);
-        if old.is_none() {
+        // Replacing a key past its deadline: it expired first, as when
+        // Redis looks it up for writing, and this one is new.
+        let replaced_expired = old.as_ref().is_some_and(|e| e.is_expired(now_ms));
+        if replaced_expired {
+            self.expired_keys += 1;
+            self.changes.expired(&self.switch, key);
+        }
+        if old.is_none() || replaced_expired {
             self.notify(class::NEW, "new", key);
         }
         let old_deadline = old.map(|e| e.expires_at).unwrap_or(0);
@@ -701,14 +720,40 @@ impl<'a, 'k> KeyView<'a, 'k> {
     }
 
     /// Records a keyspace notification about `key` in the current database
-    /// (published once the command has finished, if its class is enabled).
-    pub fn notify(&mut self, event_class: u32, event: &'static str, key: &[u8]) {
-        self.table(key).notify(event_class, event, key);
+    /// (published once the command has finished, if its class is enabled),
+    /// `reply_at` bytes into the reply.
+    pub fn notify(
+        &mut self,
+        event_class: u32,
+        event: &'static str,
+        key: &[u8],
+        reply_at: Option<usize>,
+    ) {
+        self.table(key).notify_at(event_class, event, key, reply_at);
+    }
+
+    /// Like `peek`, for a command that reads the key (Redis's
+    /// `lookupKeyRead` with LOOKUP_NOTOUCH): counted as a hit or a miss, and
+    /// a miss sends `keymiss`.
+    pub fn peek_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        if self.peek(key).is_none() {
+            self.misses += 1;
+            self.notify(class::KEY_MISS, "keymiss", key, None);
+            return None;
+        }
+        self.hits += 1;
+        self.peek(key)
+    }
+
+    /// Like `get`, for a command that reads the key (`lookupKeyRead`).
+    pub fn get_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.peek_read(key)?;
+        self.get(key)
     }
 
     /// Records a notification about `key` in database `db` (MOVE, COPY DB).
     pub fn notify_in(&mut self, db: usize, event_class: u32, event: &'static str, key: &[u8]) {
-        self.db_of(db, key).notify(event_class, event, key);
+        self.db_of(db, key).notify_at(event_class, event, key, None);
     }
 
     /// The part of database `db` that holds `key`.

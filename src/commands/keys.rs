@@ -6,7 +6,7 @@ use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::glob::glob_match;
 use crate::protocol::Args;
-use crate::storage::{class, SHARD_COUNT};
+use crate::storage::{class, evict, SHARD_COUNT};
 use crate::util::eq_ignore_case;
 use rand::Rng;
 
@@ -423,10 +423,12 @@ pub fn restore(ctx: &mut Ctx, args: Args) -> CommandResult {
     ctx.notify(class::GENERIC, "restore", key);
     if let Some(entry) = ctx.keys.peek(key) {
         if let Some(seconds) = idle {
-            entry.accessed = ((now / 1000) as i64).saturating_sub(seconds).max(0) as u32;
+            let idle_ms = (seconds.max(0) as u64).saturating_mul(1000);
+            entry.accessed = evict::lru_clock(now.saturating_sub(idle_ms));
         }
         if let Some(count) = freq {
             entry.frequency = count as u8;
+            entry.lfu_minutes = evict::lfu_minutes(now);
         }
     }
     ctx.reply.ok();
@@ -727,7 +729,7 @@ pub fn persist(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 fn is_lfu_policy(ctx: &Ctx) -> bool {
-    ctx.shared.config.read().maxmemory_policy.contains("lfu")
+    ctx.shared.keyspace.eviction.policy().is_lfu()
 }
 
 pub fn object_encoding(ctx: &mut Ctx, args: Args) -> CommandResult {
@@ -746,11 +748,11 @@ pub fn object_idletime(ctx: &mut Ctx, args: Args) -> CommandResult {
     if is_lfu_policy(ctx) {
         return Err(CommandError::err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    let now_s = ctx.now_ms() / 1000;
-    match ctx.keys.peek_accessed(&args[2]) {
-        Some(accessed) => ctx
+    let now = ctx.now_ms();
+    match ctx.keys.peek(&args[2]) {
+        Some(entry) => ctx
             .reply
-            .integer(now_s.saturating_sub(accessed as u64) as i64),
+            .integer((evict::idle_ms(entry, now) / 1000) as i64),
         None => ctx.reply.null(),
     }
     Ok(())
@@ -765,8 +767,10 @@ pub fn object_freq(ctx: &mut Ctx, args: Args) -> CommandResult {
     if !is_lfu_policy(ctx) {
         return Err(CommandError::err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
-    match ctx.keys.peek(&args[2]).map(|e| e.frequency) {
-        Some(freq) => ctx.reply.integer(freq as i64),
+    let now = ctx.now_ms();
+    let settings = ctx.shared.keyspace.eviction.clone();
+    match ctx.keys.peek(&args[2]) {
+        Some(entry) => ctx.reply.integer(settings.lfu_decayed(entry, now) as i64),
         None => ctx.reply.null(),
     }
     Ok(())
@@ -778,9 +782,9 @@ pub fn object_freq(ctx: &mut Ctx, args: Args) -> CommandResult {
 /// values. Every other value has exactly one owner.
 pub fn object_refcount(ctx: &mut Ctx, args: Args) -> CommandResult {
     let shares_integers = {
-        let config = ctx.shared.config.read();
-        config.maxmemory == 0
-            || !(config.maxmemory_policy.contains("lru") || config.maxmemory_policy.contains("lfu"))
+        let policy = ctx.shared.keyspace.eviction.policy();
+        ctx.shared.config.read().maxmemory == 0
+            || !(policy.is_lfu() || policy.name().ends_with("-lru"))
     };
     let refcount = match ctx.keys.peek(&args[2]).map(|e| &e.value) {
         None => {
@@ -837,11 +841,8 @@ pub fn memory_usage(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
     }
     let key = &args[2];
-    const ENTRY_OVERHEAD: usize = std::mem::size_of::<crate::storage::Entry>() + 48;
-    match ctx.keys.peek(key).map(|e| e.value.approx_size()) {
-        Some(size) => ctx
-            .reply
-            .integer((key.len() + size + ENTRY_OVERHEAD) as i64),
+    match ctx.keys.peek(key).map(|e| e.approx_bytes(key.len())) {
+        Some(size) => ctx.reply.integer(size as i64),
         None => ctx.reply.null(),
     }
     Ok(())
@@ -852,6 +853,10 @@ pub fn memory_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
         ctx,
         "MEMORY",
         &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
             "USAGE <key> [SAMPLES <count>]",
             "    Return memory in bytes used by <key> and its value. Nested values are",
             "    sampled up to <count> times (default: 5, 0 means sample all).",

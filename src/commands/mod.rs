@@ -229,7 +229,13 @@ fn dispatch_command(
         reject(shared, client, Some(index), &mut reply, error);
         return Some(index);
     }
-    if needs_memory(shared, client, spec) && shared.over_maxmemory() {
+    let out_of_memory = shared
+        .hot
+        .maxmemory
+        .load(std::sync::atomic::Ordering::Relaxed)
+        != 0
+        && crate::server::eviction::make_room(shared) == crate::server::eviction::Room::Exhausted;
+    if out_of_memory && needs_memory(shared, client, spec) {
         let error = if spec.name == "exec" {
             client.multi = None;
             client
@@ -428,9 +434,18 @@ pub fn write_error(shared: &Shared, reply: &mut ReplyWriter, error: &CommandErro
     reply.error_bytes(&text);
 }
 
-/// Commands flagged denyoom need memory; so does an EXEC whose queue holds one.
+/// Commands flagged denyoom need memory; so does an EXEC whose queue holds
+/// one, and queueing any command in MULTI (the queue grows without bound).
 fn needs_memory(shared: &Shared, client: &Client, spec: &CommandSpec) -> bool {
     if spec.has(table::flags::DENYOOM) {
+        return true;
+    }
+    if client.in_multi()
+        && !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
         return true;
     }
     spec.name == "exec"

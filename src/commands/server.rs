@@ -208,6 +208,7 @@ fn info_memory(ctx: &Ctx) -> String {
         ("maxmemory", config.maxmemory.to_string()),
         ("maxmemory_human", bytes_human(config.maxmemory)),
         ("maxmemory_policy", config.maxmemory_policy.clone()),
+        ("mem_not_counted_for_evict", "0".to_string()),
         ("mem_fragmentation_ratio", format!("{:.2}", ratio)),
         (
             "mem_fragmentation_bytes",
@@ -224,6 +225,135 @@ fn info_memory(ctx: &Ctx) -> String {
     text
 }
 
+/// The figures MEMORY STATS and MEMORY DOCTOR work from.
+struct MemoryFigures {
+    used: u64,
+    peak: u64,
+    startup: u64,
+    rss: u64,
+    keys: u64,
+    clients_normal: u64,
+}
+
+fn memory_figures(ctx: &mut Ctx) -> MemoryFigures {
+    ctx.shared.sample_memory();
+    let keys = keyspace_totals(ctx).iter().map(|t| t.keys).sum();
+    let clients_normal = ctx
+        .shared
+        .clients
+        .all()
+        .iter()
+        .map(|client| client.output_bytes())
+        .sum();
+    MemoryFigures {
+        used: ctx.shared.used_memory.load(Ordering::Relaxed),
+        peak: ctx.shared.peak_memory.load(Ordering::Relaxed),
+        startup: ctx.shared.startup_memory,
+        rss: memory::resident_set_size(),
+        keys,
+        clients_normal,
+    }
+}
+
+/// MEMORY STATS: Redis's fields, from the allocator's figures. Overheads
+/// cachet does not have (replication, AOF, scripts) are 0; the dataset is
+/// what is allocated beyond the startup figure and the client buffers.
+pub fn memory_stats(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    let m = memory_figures(ctx);
+    let overhead = m.startup + m.clients_normal;
+    let dataset = m.used.saturating_sub(overhead);
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let integers: [(&str, u64); 10] = [
+        ("peak.allocated", m.peak),
+        ("total.allocated", m.used),
+        ("startup.allocated", m.startup),
+        ("replication.backlog", 0),
+        ("clients.slaves", 0),
+        ("clients.normal", m.clients_normal),
+        ("cluster.links", 0),
+        ("aof.buffer", 0),
+        ("lua.caches", 0),
+        ("functions.caches", 0),
+    ];
+    ctx.reply.map_len(integers.len() + 19);
+    for (name, value) in integers {
+        ctx.reply.bulk_str(name);
+        ctx.reply.integer(value as i64);
+    }
+    let tail_integers = [
+        ("overhead.total", overhead),
+        ("keys.count", m.keys),
+        (
+            "keys.bytes-per-key",
+            dataset.checked_div(m.keys).unwrap_or(0),
+        ),
+        ("dataset.bytes", dataset),
+    ];
+    for (name, value) in tail_integers {
+        ctx.reply.bulk_str(name);
+        ctx.reply.integer(value as i64);
+    }
+    let rest: [(&str, f64, bool); 15] = [
+        (
+            "dataset.percentage",
+            100.0 * ratio(dataset, m.used.saturating_sub(m.startup)),
+            true,
+        ),
+        ("peak.percentage", 100.0 * ratio(m.used, m.peak), true),
+        ("allocator.allocated", m.used as f64, false),
+        ("allocator.active", m.used as f64, false),
+        ("allocator.resident", m.rss as f64, false),
+        ("allocator-fragmentation.ratio", 1.0, true),
+        ("allocator-fragmentation.bytes", 0.0, false),
+        ("allocator.rss-ratio", ratio(m.rss, m.used), true),
+        ("allocator.rss-bytes", m.rss as f64 - m.used as f64, false),
+        ("rss-overhead.ratio", 1.0, true),
+        ("rss-overhead.bytes", 0.0, false),
+        ("fragmentation", ratio(m.rss, m.used), true),
+        ("fragmentation.bytes", m.rss as f64 - m.used as f64, false),
+        ("lazyfree.pending", 0.0, false),
+        ("lazyfreed.objects", 0.0, false),
+    ];
+    for (name, value, is_double) in rest {
+        ctx.reply.bulk_str(name);
+        if is_double {
+            ctx.reply.double(value);
+        } else {
+            ctx.reply.integer(value as i64);
+        }
+    }
+    Ok(())
+}
+
+/// MEMORY DOCTOR: Redis's report for the conditions cachet can have (an
+/// almost empty instance, a high peak, high fragmentation, big client
+/// buffers), or its all-clear.
+pub fn memory_doctor(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    let m = memory_figures(ctx);
+    let mut findings = Vec::new();
+    if m.peak > m.used.saturating_mul(3) / 2 {
+        findings.push(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.");
+    }
+    if m.used > 0 && m.rss as f64 / m.used as f64 > 1.4 && m.rss > 10 * 1024 * 1024 {
+        findings.push(" * High total RSS: This instance has a memory fragmentation and RSS overhead greater than 1.4 (this means that the Resident Set Size of the Redis process is much larger than the sum of the logical allocations Redis performed). This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. If the problem is a large peak memory, then there is no issue. Otherwise, make sure you are using the Jemalloc allocator and not the default libc malloc.");
+    }
+    if m.clients_normal > 200 * 1024 {
+        findings.push(" * Big client buffers: The client output buffers are using a lot of memory. Check CLIENT LIST for clients with a large 'omem' or 'qbuf' field: they are reading replies slower than the server produces them.");
+    }
+    let text = if m.used < 5 * 1024 * 1024 {
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.".to_string()
+    } else if findings.is_empty() {
+        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.".to_string()
+    } else {
+        format!(
+            "Sam, I detected a few issues in this Redis instance memory implants:\n\n{}\n\nI'm here to keep you safe, Sam. I want to help you.\n",
+            findings.join("\n\n")
+        )
+    };
+    ctx.reply.verbatim(&text);
+    Ok(())
+}
+
 fn info_persistence(ctx: &Ctx) -> String {
     format!(
         "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
@@ -234,7 +364,9 @@ fn info_persistence(ctx: &Ctx) -> String {
 fn info_stats(ctx: &mut Ctx) -> String {
     let shared = ctx.shared;
     let stats = &shared.stats;
-    let expired: u64 = keyspace_totals(ctx).iter().map(|t| t.expired).sum();
+    let totals = keyspace_totals(ctx);
+    let expired: u64 = totals.iter().map(|t| t.expired).sum();
+    let evicted: u64 = totals.iter().map(|t| t.evicted).sum();
     let expiry = &shared.keyspace.expiry_stats;
     let lag_p99 = expiry
         .lag_histogram
@@ -244,7 +376,7 @@ fn info_stats(ctx: &mut Ctx) -> String {
         .unwrap_or(0);
     let (pubsub_channels, pubsub_patterns, pubsub_shard_channels) = shared.pubsub.counts();
     format!(
-        "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nexpired_lag_max_ms:{}\r\nexpired_lag_p99_ms:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+        "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nexpired_lag_max_ms:{}\r\nexpired_lag_p99_ms:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
         stats.connections_received.load(Ordering::Relaxed),
         stats.commands_processed.load(Ordering::Relaxed),
         shared.ops_per_sec.load(Ordering::Relaxed),
@@ -254,6 +386,7 @@ fn info_stats(ctx: &mut Ctx) -> String {
         expired.saturating_sub(stats.expired_keys_reset_base.load(Ordering::Relaxed)),
         expiry.lag_max_ms.load(Ordering::Relaxed),
         lag_p99,
+        evicted.saturating_sub(stats.evicted_keys_reset_base.load(Ordering::Relaxed)),
         stats.keyspace_hits.load(Ordering::Relaxed),
         stats.keyspace_misses.load(Ordering::Relaxed),
         pubsub_channels,
@@ -476,11 +609,17 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: Args) -> CommandResult {
     for (index, _) in shared.commands.iter() {
         shared.commands.stats(index).reset();
     }
-    let expired: u64 = keyspace_totals(ctx).iter().map(|t| t.expired).sum();
+    let totals = keyspace_totals(ctx);
+    let expired: u64 = totals.iter().map(|t| t.expired).sum();
+    let evicted: u64 = totals.iter().map(|t| t.evicted).sum();
     shared
         .stats
         .expired_keys_reset_base
         .store(expired, Ordering::Relaxed);
+    shared
+        .stats
+        .evicted_keys_reset_base
+        .store(evicted, Ordering::Relaxed);
     shared
         .keyspace
         .expiry_stats

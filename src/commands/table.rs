@@ -770,6 +770,22 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
             "Estimate the memory usage of a key",
         )
         .keys(&[key(RO, at(2), range(0, 1, 0))]),
+    sub("memory", "stats", 2, 0, server::memory_stats)
+        .doc(SERVER, "4.0.0", "O(1)", "Show memory usage details")
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .lock_all(),
+    sub("memory", "doctor", 2, 0, server::memory_doctor)
+        .doc(SERVER, "4.0.0", "O(1)", "Outputs memory problems report")
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .lock_all(),
     sub("memory", "help", 2, LOADING | STALE, keys::memory_help).doc(
         SERVER,
         "4.0.0",

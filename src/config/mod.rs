@@ -27,6 +27,9 @@ pub struct Config {
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub maxmemory_samples: u64,
+    pub maxmemory_eviction_tenacity: u64,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
     pub timeout: u64,
     pub tcp_keepalive: u64,
     pub hz: u64,
@@ -78,6 +81,9 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             timeout: 0,
             tcp_keepalive: 300,
             hz: 10,
@@ -368,6 +374,36 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| c.maxmemory_samples.to_string(),
         set: |c, v| {
             c.maxmemory_samples = parse_number(v, 1, 64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "maxmemory-eviction-tenacity",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.maxmemory_eviction_tenacity.to_string(),
+        set: |c, v| {
+            c.maxmemory_eviction_tenacity = parse_number(v, 0, 100)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lfu-log-factor",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.lfu_log_factor.to_string(),
+        set: |c, v| {
+            c.lfu_log_factor = parse_number(v, 0, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "lfu-decay-time",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.lfu_decay_time.to_string(),
+        set: |c, v| {
+            c.lfu_decay_time = parse_number(v, 0, i32::MAX as i64)?;
             Ok(())
         },
     },

@@ -6,7 +6,8 @@
 //! command's shards are still locked, `after_command` publishes the
 //! notifications in the order they happened and sends the invalidations,
 //! so every other client sees them before anything it does afterwards.
-//! Active expiry hands its changes over the same way (`after_expiry`).
+//! Active expiry and eviction hand their changes over the same way
+//! (`after_server_changes`).
 //!
 //! This module decides who receives what; it never writes to a socket
 //! (frames go to the receivers' outboxes) and never locks a shard except
@@ -58,8 +59,8 @@ pub fn after_command(shared: &Shared, client: &mut Client, locked: &mut Locked) 
     }
 }
 
-/// The same for one shard active expiry has just swept.
-pub fn after_expiry(shared: &Shared, shard: &mut Shard) {
+/// The same for one shard that active expiry or eviction has just changed.
+pub fn after_server_changes(shared: &Shared, shard: &mut Shard) {
     let mut changes = Vec::new();
     take_changes(shard, &mut changes);
     changes.sort_by_key(|(_, change)| change.sequence);

@@ -180,6 +180,11 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// Bytes of replies and pushes waiting to go out (CLIENT LIST's omem).
+    pub fn output_bytes(&self) -> u64 {
+        (self.output_buffer.load(Ordering::Relaxed) + self.outbox.len()) as u64
+    }
+
     pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> Self {
         let now = crate::util::now_ms();
         ClientInfo {
@@ -309,7 +314,7 @@ impl ClientInfo {
             -1
         };
         let qbuf = self.query_buffer.load(Ordering::Relaxed);
-        let omem = self.output_buffer.load(Ordering::Relaxed) + self.outbox.len();
+        let omem = self.output_bytes();
         let redirect = if tracking_flags & tracking::mode::ON != 0 {
             self.tracking.redirect() as i64
         } else {
@@ -332,7 +337,7 @@ impl ClientInfo {
             qbuf,
             self.outbox.frame_count(),
             omem,
-            qbuf + omem + 16384,
+            qbuf as u64 + omem + 16384,
             command_name,
             redirect,
             self.resp.load(Ordering::Relaxed),

@@ -10,6 +10,7 @@
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod eviction;
 pub mod outbox;
 
 use crate::commands::CommandTable;
@@ -261,6 +262,8 @@ pub struct Shared {
     /// `client-output-buffer-limit` for the normal and pubsub classes.
     pub output_limits: outbox::OutputLimits,
     pub started_ms: u64,
+    /// `used_memory` when the server had started (MEMORY STATS's startup.allocated).
+    pub startup_memory: u64,
     pub run_id: String,
     /// The first address listened on (it changes with CONFIG SET port/bind).
     local_addr: RwLock<SocketAddr>,
@@ -276,6 +279,10 @@ pub struct Shared {
     pub peak_memory: AtomicU64,
     /// Memory in use, sampled every 100 ms (and on CONFIG SET) for the maxmemory check.
     pub used_memory: AtomicU64,
+    /// When `used_memory` was last sampled (Unix ms).
+    memory_sampled_ms: AtomicU64,
+    /// A background task is evicting down to `maxmemory`.
+    eviction_running: AtomicBool,
     shutdown: watch::Sender<bool>,
 }
 
@@ -306,6 +313,7 @@ impl Shared {
             tracking: Default::default(),
             output_limits,
             started_ms: crate::util::now_ms(),
+            startup_memory: crate::stats::memory::used_memory(),
             run_id,
             local_addr: RwLock::new(local_addr),
             listen_generation: watch::channel(0).0,
@@ -314,6 +322,8 @@ impl Shared {
             ops_per_sec: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
             used_memory: AtomicU64::new(crate::stats::memory::used_memory()),
+            memory_sampled_ms: AtomicU64::new(0),
+            eviction_running: AtomicBool::new(false),
             shutdown: watch::channel(false).0,
         }
     }
@@ -347,7 +357,12 @@ impl Shared {
         self.sample_memory();
         self.hot.load_from(&config);
         apply_event_config(&config, &self.keyspace, &self.output_limits);
+        let limit = config.maxmemory;
         *self.config.write() = config;
+        // A limit below what is in use: evict down to it without stalling anyone.
+        if limit != 0 && self.used_memory.load(Ordering::Relaxed) > limit {
+            eviction::start_background_eviction(self);
+        }
     }
 
     /// Hands a client's locally summed figures to the shared ones (end of a
@@ -369,11 +384,20 @@ impl Shared {
         self.peak_memory.fetch_max(used, Ordering::Relaxed);
     }
 
-    /// True when `maxmemory` is set and exceeded. cachet does not evict yet,
-    /// so every policy behaves as noeviction: writes that need memory fail.
-    pub fn over_maxmemory(&self) -> bool {
-        let limit = self.hot.maxmemory.load(Ordering::Relaxed);
-        limit != 0 && self.used_memory.load(Ordering::Relaxed) > limit
+    /// `used_memory`, sampled again if the last sample is a millisecond
+    /// old or more (the allocator's figures cost a few microseconds to read).
+    pub fn fresh_used_memory(&self) -> u64 {
+        let now = crate::util::now_ms();
+        let last = self.memory_sampled_ms.load(Ordering::Relaxed);
+        if now != last
+            && self
+                .memory_sampled_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.sample_memory();
+        }
+        self.used_memory.load(Ordering::Relaxed)
     }
 
     /// Stops the server: the listener and background tasks watch the
@@ -401,6 +425,16 @@ fn apply_event_config(config: &Config, keyspace: &Keyspace, limits: &outbox::Out
     keyspace
         .changes
         .set_notify_classes(config.notify_keyspace_events);
+    let policy = crate::storage::Policy::from_name(&config.maxmemory_policy)
+        .unwrap_or(crate::storage::Policy::NoEviction);
+    let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    keyspace.eviction.set(
+        policy,
+        small(config.maxmemory_samples),
+        small(config.lfu_log_factor),
+        small(config.lfu_decay_time),
+        small(config.maxmemory_eviction_tenacity),
+    );
     let [normal, _replica, pubsub] = config.client_output_buffer_limit;
     limits.set(outbox::LimitClass::Normal, normal);
     limits.set(outbox::LimitClass::Pubsub, pubsub);
@@ -578,7 +612,7 @@ async fn active_expiry_loop(shared: Arc<Shared>) {
             shared
                 .keyspace
                 .active_expire_cycle(crate::util::now_ms(), 512, |shard| {
-                    crate::events::after_expiry(&shared, shard)
+                    crate::events::after_server_changes(&shared, shard)
                 });
             crate::events::tracking::flush_broadcasts(&shared);
         }
@@ -605,6 +639,10 @@ async fn ops_sampler_loop(shared: Arc<Shared>) {
         let average = samples.iter().sum::<u64>() / samples.len() as u64;
         shared.ops_per_sec.store(average, Ordering::Relaxed);
         shared.sample_memory();
+        let limit = shared.hot.maxmemory.load(Ordering::Relaxed);
+        if limit != 0 && shared.used_memory.load(Ordering::Relaxed) > limit {
+            eviction::start_background_eviction(&shared);
+        }
         if shared.tracking.client_count() > 0 {
             crate::events::tracking::enforce_table_limit(&shared);
         }

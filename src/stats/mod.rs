@@ -109,6 +109,8 @@ pub struct ServerStats {
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
     pub expired_keys_reset_base: AtomicU64,
+    /// `evicted_keys` at the last CONFIG RESETSTAT (INFO reports the difference).
+    pub evicted_keys_reset_base: AtomicU64,
     errors_by_code: Mutex<BTreeMap<String, u64>>,
 }
 

@@ -49,6 +49,25 @@ impl ExpiryIndex {
         Some((deadline, key))
     }
 
+    /// The soonest deadline and its key.
+    pub fn first(&self) -> Option<(u64, &[u8])> {
+        self.by_deadline.first().map(|(d, k)| (*d, &**k))
+    }
+
+    /// A volatile key picked at random: the first at or after a random
+    /// deadline between the soonest and the latest (O(log n); keys in
+    /// sparse stretches of time are likelier, which eviction tolerates).
+    pub fn sample(&self, rng: &mut impl rand::Rng) -> Option<&[u8]> {
+        let (low, _) = self.by_deadline.first()?;
+        let (high, _) = self.by_deadline.last()?;
+        let at = rng.random_range(*low..=*high);
+        let empty: Box<[u8]> = Box::default();
+        self.by_deadline
+            .range((at, empty)..)
+            .next()
+            .map(|(_, key)| &**key)
+    }
+
     pub fn clear(&mut self) {
         self.by_deadline.clear();
         self.deadline_sum = 0;

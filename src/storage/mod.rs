@@ -25,6 +25,7 @@
 
 pub mod changes;
 pub mod dict;
+pub mod evict;
 pub mod expiry;
 pub mod hash;
 pub mod listpack;
@@ -36,6 +37,7 @@ pub mod zset;
 
 pub use changes::{class, ChangeKind, ChangeSwitch, KeyChange};
 pub use dict::{Dict, Lookup};
+pub use evict::{EvictionPool, EvictionSettings, Policy};
 pub use expiry::ExpiryIndex;
 pub use hash::Hash;
 pub use listpack::Listpack;
@@ -47,7 +49,7 @@ pub use zset::{AddFlags, AddOutcome, LexBound, LexRange, Score, ScoreRange, ZSet
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Shards the keyspace is divided into (a power of two).
@@ -74,6 +76,8 @@ pub struct DbShard {
     watched: HashMap<Box<[u8]>, Vec<Arc<WatchEntry>>>,
     /// Keys removed because they expired (lazily or actively).
     pub expired_keys: u64,
+    /// Keys removed by eviction.
+    pub evicted_keys: u64,
     /// Keys that clients are blocked on (BLPOP and friends), with how many wait on each.
     blocked: HashMap<Box<[u8]>, usize>,
     /// Blocked-on keys that gained elements since the last `take_ready`.
@@ -82,19 +86,23 @@ pub struct DbShard {
     switch: Arc<ChangeSwitch>,
     /// Notifications and modifications since the events module last took them.
     changes: changes::ChangeLog,
+    /// The eviction settings, which decide what an access records.
+    access: Arc<EvictionSettings>,
 }
 
 impl DbShard {
-    fn new(switch: Arc<ChangeSwitch>) -> Self {
+    fn new(switch: Arc<ChangeSwitch>, access: Arc<EvictionSettings>) -> Self {
         DbShard {
             dict: Dict::default(),
             expires: ExpiryIndex::default(),
             watched: HashMap::new(),
             expired_keys: 0,
+            evicted_keys: 0,
             blocked: HashMap::new(),
             ready: Vec::new(),
             switch,
             changes: changes::ChangeLog::default(),
+            access,
         }
     }
 
@@ -146,9 +154,7 @@ impl DbShard {
     /// The live entry for `key`, its access time updated; an expired one is
     /// removed on the way (lazy expiry).
     pub fn get_live(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        let entry = self.get_untouched(key, now_ms)?;
-        entry.accessed = (now_ms / 1000) as u32;
-        Some(entry)
+        self.lookup(key, now_ms, true)
     }
 
     /// The live entry for `key` without changing anything (the caller has
@@ -159,6 +165,10 @@ impl DbShard {
 
     /// Like `get_live` without updating the access time (OBJECT, TTL).
     pub fn get_untouched(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.lookup(key, now_ms, false)
+    }
+
+    fn lookup(&mut self, key: &[u8], now_ms: u64, record_access: bool) -> Option<&mut Entry> {
         match self.dict.lookup_mut(key, |e| e.is_expired(now_ms)) {
             Lookup::Missing => None,
             Lookup::Removed(k, entry) => {
@@ -167,7 +177,12 @@ impl DbShard {
                 self.changes.expired(&self.switch, &k);
                 None
             }
-            Lookup::Live(entry) => Some(entry),
+            Lookup::Live(entry) => {
+                if record_access {
+                    self.access.touch(entry, now_ms);
+                }
+                Some(entry)
+            }
         }
     }
 
@@ -193,11 +208,20 @@ impl DbShard {
         }
         let mut entry = Entry::new(value);
         entry.expires_at = expires_at;
-        entry.accessed = (now_ms / 1000) as u32;
+        entry.lfu_minutes = evict::lfu_minutes(now_ms);
+        entry.accessed = evict::lru_clock(now_ms);
+        let lfu = self.access.policy().is_lfu();
         let old = self.dict.insert(key, entry);
         // Replacing a key past its deadline: it expired first, as when
         // Redis looks it up for writing, and this one is new.
         let replaced_expired = old.as_ref().is_some_and(|e| e.is_expired(now_ms));
+        if let (true, false, Some(old)) = (lfu, replaced_expired, old.as_ref()) {
+            // Under LFU an overwritten key keeps its frequency, as in Redis.
+            if let Some(new) = self.dict.get_mut(key) {
+                new.frequency = old.frequency;
+                new.lfu_minutes = old.lfu_minutes;
+            }
+        }
         if replaced_expired {
             self.expired_keys += 1;
             self.changes.expired(&self.switch, key);
@@ -232,6 +256,28 @@ impl DbShard {
         self.expires.update(&k, entry.expires_at, 0);
         self.touch(key);
         Some(entry)
+    }
+
+    /// Removes `key` to free memory: watchers and trackers are told (a change
+    /// by the server) and `evicted` is logged. Returns the bytes estimated freed.
+    pub fn evict(&mut self, key: &[u8]) -> Option<usize> {
+        let (k, entry) = self.dict.remove_entry(key)?;
+        self.expires.update(&k, entry.expires_at, 0);
+        self.evicted_keys += 1;
+        self.touch_watchers(&k);
+        self.changes.modified(&self.switch, &k, true);
+        self.notify(class::EVICTED, "evicted", &k);
+        Some(entry.approx_bytes(k.len()))
+    }
+
+    /// A volatile key picked at random (volatile eviction policies).
+    pub fn sample_volatile(&self, rng: &mut impl rand::Rng) -> Option<Box<[u8]>> {
+        self.expires.sample(rng).map(Box::from)
+    }
+
+    /// The key with the soonest deadline (volatile-ttl).
+    pub fn soonest_deadline(&self) -> Option<(u64, &[u8])> {
+        self.expires.first()
     }
 
     /// Sets or clears (`0`) the deadline of a live key. Returns false if the key is absent.
@@ -411,6 +457,8 @@ impl DbShard {
 pub struct Shard {
     pub dbs: Vec<DbShard>,
     pub tracked: TrackedKeys,
+    /// The best eviction candidates sampled here so far.
+    pub eviction_pool: EvictionPool,
 }
 
 /// Cache-line padding so neighbouring shard locks do not share a line.
@@ -434,6 +482,19 @@ pub struct Keyspace {
     /// Which changes the tables record for the events module.
     pub changes: Arc<ChangeSwitch>,
     pub tracking_totals: TrackingTotals,
+    /// The eviction policy and access-data settings.
+    pub eviction: Arc<EvictionSettings>,
+    /// Where the next eviction looks first (round robin over shards).
+    next_eviction_shard: AtomicUsize,
+}
+
+/// What one call to `Keyspace::evict` did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EvictionRound {
+    pub keys: usize,
+    pub bytes: usize,
+    /// No shard had a key the policy may evict.
+    pub exhausted: bool,
 }
 
 /// The shards a command holds while it runs.
@@ -452,13 +513,15 @@ impl Keyspace {
     pub fn new(databases: usize) -> Self {
         let databases = databases.max(1);
         let changes = Arc::new(ChangeSwitch::default());
+        let eviction = Arc::new(EvictionSettings::default());
         let shards = (0..SHARD_COUNT)
             .map(|_| {
                 Padded(Mutex::new(Shard {
                     dbs: (0..databases)
-                        .map(|_| DbShard::new(changes.clone()))
+                        .map(|_| DbShard::new(changes.clone(), eviction.clone()))
                         .collect(),
                     tracked: TrackedKeys::default(),
+                    eviction_pool: EvictionPool::default(),
                 }))
             })
             .collect();
@@ -470,7 +533,52 @@ impl Keyspace {
             expiry_stats: ExpiryStats::default(),
             changes,
             tracking_totals: TrackingTotals::default(),
+            eviction,
+            next_eviction_shard: AtomicUsize::new(0),
         }
+    }
+
+    /// Evicts up to `max_keys` keys, or fewer once about `want_bytes` are
+    /// freed, one shard lock at a time, round robin. `after` sees each
+    /// shard that lost a key, still locked, to act on its changes.
+    pub fn evict(
+        &self,
+        now_ms: u64,
+        want_bytes: usize,
+        max_keys: usize,
+        mut after: impl FnMut(&mut Shard),
+    ) -> EvictionRound {
+        let policy = self.eviction.policy();
+        let mut round = EvictionRound::default();
+        let mut fruitless = 0;
+        while round.bytes < want_bytes && round.keys < max_keys {
+            let index = self.next_eviction_shard.fetch_add(1, Ordering::Relaxed) % SHARD_COUNT;
+            let mut guard = self.shards[index].0.lock();
+            let shard = &mut *guard;
+            let evicted = evict::evict_one(
+                &mut shard.dbs,
+                &mut shard.eviction_pool,
+                &self.eviction,
+                policy,
+                now_ms,
+            );
+            match evicted {
+                Some(evicted) => {
+                    round.keys += 1;
+                    round.bytes += evicted.bytes;
+                    fruitless = 0;
+                    after(shard);
+                }
+                None => {
+                    fruitless += 1;
+                    if fruitless >= SHARD_COUNT {
+                        round.exhausted = true;
+                        break;
+                    }
+                }
+            }
+        }
+        round
     }
 
     pub fn databases(&self) -> usize {
@@ -592,6 +700,7 @@ pub struct DbTotals {
     pub keys: u64,
     pub volatile: u64,
     pub expired: u64,
+    pub evicted: u64,
     /// Sum of the remaining TTLs of the volatile keys, in ms.
     pub ttl_sum_ms: u128,
 }
@@ -603,6 +712,7 @@ impl Shard {
             total.keys += db.len() as u64;
             total.volatile += db.volatile_len() as u64;
             total.expired += db.expired_keys;
+            total.evicted += db.evicted_keys;
             total.ttl_sum_ms += db.ttl_total(now_ms).0;
         }
     }
@@ -804,12 +914,6 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn peek(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now_ms;
         self.table(key).get_untouched(key, now)
-    }
-
-    /// Last access time (Unix seconds) of a live key, without touching it.
-    pub fn peek_accessed(&mut self, key: &[u8]) -> Option<u32> {
-        let now = self.now_ms;
-        self.table(key).get_untouched(key, now).map(|e| e.accessed)
     }
 
     pub fn get_for_write(&mut self, key: &[u8]) -> Option<&mut Entry> {

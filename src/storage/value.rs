@@ -154,10 +154,12 @@ pub struct Entry {
     pub value: Value,
     /// Absolute deadline in Unix milliseconds; 0 means no expiry.
     pub expires_at: u64,
-    /// Last access, in seconds since the server started (for OBJECT IDLETIME).
+    /// Last access on the eviction module's millisecond clock (LRU, OBJECT IDLETIME).
     pub accessed: u32,
-    /// Access frequency counter (for OBJECT FREQ).
+    /// Redis's logarithmic access counter (LFU, OBJECT FREQ).
     pub frequency: u8,
+    /// When `frequency` last decayed, in minutes (wrapping, as in Redis).
+    pub lfu_minutes: u16,
 }
 
 impl Entry {
@@ -166,8 +168,17 @@ impl Entry {
             value,
             expires_at: 0,
             accessed: 0,
-            frequency: 0,
+            frequency: super::evict::LFU_INIT_VAL,
+            lfu_minutes: 0,
         }
+    }
+
+    /// Estimated bytes this entry occupies under a key of `key_len` bytes:
+    /// the key, the value's payload and the bookkeeping (table node, entry
+    /// record, allocation headers). MEMORY USAGE answers it; eviction counts it.
+    pub fn approx_bytes(&self, key_len: usize) -> usize {
+        const BOOKKEEPING: usize = std::mem::size_of::<Entry>() + 48;
+        key_len + self.value.approx_size() + BOOKKEEPING
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {

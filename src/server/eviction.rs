@@ -4,8 +4,8 @@
 //! the limit below what is in use.
 //!
 //! The loop: read `used_memory` (the allocator's figure, at most a
-//! millisecond old), evict keys until their estimated sizes cover the excess,
-//! read the figure again, repeat. Keys go one shard lock at a time, and each
+//! millisecond old, less the estimated size of what was evicted since),
+//! evict keys until their estimated sizes cover the excess, repeat. Keys go one shard lock at a time, and each
 //! shard's changes (`evicted` notifications, tracking invalidations) are
 //! published while that shard is still held, as active expiry does.
 //!
@@ -36,7 +36,10 @@ const KEYS_PER_CLOCK_CHECK: usize = 16;
 /// must be refused.
 pub fn make_room(shared: &Shared) -> Room {
     let limit = shared.hot.maxmemory.load(Ordering::Relaxed);
-    if limit == 0 || shared.fresh_used_memory() <= limit {
+    if limit == 0 {
+        return Room::Enough;
+    }
+    if shared.estimated_used_memory() <= limit {
         return Room::Enough;
     }
     if shared.keyspace.eviction.policy() == Policy::NoEviction {
@@ -57,39 +60,33 @@ pub fn make_room(shared: &Shared) -> Room {
 }
 
 /// Evicts until used memory is at most `limit`, nothing more may go, or
-/// `time_limit` has passed (`Freeing`).
+/// `time_limit` has passed (`Freeing`). Between two samples of the
+/// allocator's figure (a millisecond apart) the bytes evicted since are
+/// subtracted from it, so a burst of writes evicts about what it adds
+/// instead of sampling on every command.
 fn evict_down_to(shared: &Shared, limit: u64, time_limit: Option<Duration>) -> Room {
     let started = Instant::now();
-    let mut evicted = 0u64;
+    let mut evicted = 0;
     let room = loop {
-        shared.sample_memory();
-        let used = shared.used_memory.load(Ordering::Relaxed);
+        let used = shared.estimated_used_memory();
         if used <= limit {
             break Room::Enough;
         }
         let want = usize::try_from(used - limit).unwrap_or(usize::MAX);
-        let mut freed = 0;
-        let mut exhausted = false;
-        while freed < want && !exhausted {
-            let round = shared.keyspace.evict(
-                crate::util::now_ms(),
-                want - freed,
-                KEYS_PER_CLOCK_CHECK,
-                |shard| crate::events::after_server_changes(shared, shard),
-            );
-            freed += round.bytes;
-            evicted += round.keys as u64;
-            exhausted = round.exhausted;
-            if time_limit.is_some_and(|limit| started.elapsed() >= limit) {
-                break;
-            }
-        }
-        if exhausted {
-            shared.sample_memory();
-            if shared.used_memory.load(Ordering::Relaxed) <= limit {
-                break Room::Enough;
-            }
-            break Room::Exhausted;
+        let round =
+            shared
+                .keyspace
+                .evict(crate::util::now_ms(), want, KEYS_PER_CLOCK_CHECK, |shard| {
+                    crate::events::after_server_changes(shared, shard)
+                });
+        shared.note_evicted_bytes(round.bytes as u64);
+        evicted += round.keys;
+        if round.exhausted {
+            break if shared.estimated_used_memory() <= limit {
+                Room::Enough
+            } else {
+                Room::Exhausted
+            };
         }
         if time_limit.is_some_and(|limit| started.elapsed() >= limit) {
             break Room::Freeing;

@@ -281,6 +281,10 @@ pub struct Shared {
     pub used_memory: AtomicU64,
     /// When `used_memory` was last sampled (Unix ms).
     memory_sampled_ms: AtomicU64,
+    /// Bytes eviction estimates it freed since that sample.
+    evicted_since_sample: AtomicU64,
+    /// Counts samples, so threads know when to take a new baseline.
+    memory_generation: AtomicU64,
     /// A background task is evicting down to `maxmemory`.
     eviction_running: AtomicBool,
     shutdown: watch::Sender<bool>,
@@ -323,6 +327,8 @@ impl Shared {
             peak_memory: AtomicU64::new(0),
             used_memory: AtomicU64::new(crate::stats::memory::used_memory()),
             memory_sampled_ms: AtomicU64::new(0),
+            evicted_since_sample: AtomicU64::new(0),
+            memory_generation: AtomicU64::new(0),
             eviction_running: AtomicBool::new(false),
             shutdown: watch::channel(false).0,
         }
@@ -381,12 +387,46 @@ impl Shared {
     pub fn sample_memory(&self) {
         let used = crate::stats::memory::used_memory();
         self.used_memory.store(used, Ordering::Relaxed);
+        self.evicted_since_sample.store(0, Ordering::Relaxed);
+        self.memory_generation.fetch_add(1, Ordering::Release);
         self.peak_memory.fetch_max(used, Ordering::Relaxed);
     }
 
-    /// `used_memory`, sampled again if the last sample is a millisecond
-    /// old or more (the allocator's figures cost a few microseconds to read).
-    pub fn fresh_used_memory(&self) -> u64 {
+    /// `used_memory` less the bytes evicted since it was sampled, sampled
+    /// again if the sample is a millisecond old or more (the allocator's
+    /// figures cost microseconds to read; eviction asks on every command).
+    ///
+    /// With jemalloc, what this thread allocated and freed since it first
+    /// looked after the sample is added (per-thread counters, exact and
+    /// cheap), so one large write is seen by the very next command, as
+    /// Redis's exact counter sees it. Without, the bytes eviction estimates
+    /// it freed since the sample are subtracted.
+    pub fn estimated_used_memory(&self) -> u64 {
+        let sampled = self.fresh_used_memory();
+        let Some(net) = crate::stats::memory::thread_net_allocated() else {
+            return sampled.saturating_sub(self.evicted_since_sample.load(Ordering::Relaxed));
+        };
+        thread_local! {
+            /// (server, sample generation, this thread's net allocation then).
+            static BASELINE: std::cell::Cell<(usize, u64, i64)> = const { std::cell::Cell::new((0, 0, 0)) };
+        }
+        let server = self as *const Shared as usize;
+        let generation = self.memory_generation.load(Ordering::Acquire);
+        let (seen_server, seen_generation, base) = BASELINE.get();
+        if (seen_server, seen_generation) != (server, generation) {
+            BASELINE.set((server, generation, net));
+            return sampled;
+        }
+        (sampled as i64 + (net - base)).max(0) as u64
+    }
+
+    /// Counts bytes eviction freed since the last sample.
+    pub fn note_evicted_bytes(&self, bytes: u64) {
+        self.evicted_since_sample
+            .fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn fresh_used_memory(&self) -> u64 {
         let now = crate::util::now_ms();
         let last = self.memory_sampled_ms.load(Ordering::Relaxed);
         if now != last

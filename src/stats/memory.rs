@@ -42,6 +42,24 @@ pub fn used_memory() -> u64 {
     resident_set_size()
 }
 
+/// Net bytes the calling thread has allocated over its life (allocated
+/// minus freed), from jemalloc's per-thread counters: two pointer reads,
+/// where `used_memory` costs microseconds. None without jemalloc.
+pub fn thread_net_allocated() -> Option<i64> {
+    #[cfg(feature = "jemalloc")]
+    if JEMALLOC_ACTIVE.load(Ordering::Relaxed) {
+        use tikv_jemalloc_ctl::thread::{allocatedp, deallocatedp, ThreadLocal};
+        type Counters = Option<(ThreadLocal<u64>, ThreadLocal<u64>)>;
+        thread_local! {
+            static COUNTERS: Counters = allocatedp::read().ok().zip(deallocatedp::read().ok());
+        }
+        return COUNTERS.with(|counters| {
+            counters.map(|(allocated, freed)| allocated.get() as i64 - freed.get() as i64)
+        });
+    }
+    None
+}
+
 /// Resident set size in bytes, from /proc (0 where unavailable).
 pub fn resident_set_size() -> u64 {
     std::fs::read_to_string("/proc/self/statm")

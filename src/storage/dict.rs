@@ -338,6 +338,31 @@ impl<V> Dict<V> {
         self.iter().nth(skip)
     }
 
+    /// Up to `count` entries from a run of neighbouring buckets that starts
+    /// at a random one (Redis's `dictGetSomeKeys`): cheap, and random enough
+    /// for eviction sampling, though not uniform. Looks at no more than
+    /// `count * 10` buckets, so a sparse table costs little too.
+    pub fn sample(&self, rng: &mut impl rand::Rng, count: usize, mut visit: impl FnMut(&[u8], &V)) {
+        if self.len == 0 || count == 0 {
+            return;
+        }
+        let mask = self.buckets.len() - 1;
+        let mut index = rng.random_range(0..self.buckets.len());
+        let mut found = 0;
+        for _ in 0..self.buckets.len().min(count * 10) {
+            let mut node = self.buckets[index].as_deref();
+            while let Some(n) = node {
+                visit(&n.key, &n.value);
+                found += 1;
+                if found == count {
+                    return;
+                }
+                node = n.next.as_deref();
+            }
+            index = (index + 1) & mask;
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
         self.buckets.iter().flat_map(|bucket| {
             let mut node = bucket.as_deref();

@@ -233,14 +233,22 @@ pub struct EvictionPool {
 }
 
 impl EvictionPool {
+    /// Adds a candidate unless the pool is full of better ones. A key already
+    /// in the pool with the same score is not added twice (one re-scored
+    /// since may be: the stale copy is dropped when it comes up).
     fn offer(&mut self, score: u64, db: usize, key: &[u8]) {
-        if self.candidates.iter().any(|c| c.db == db && &*c.key == key) {
+        let full = self.candidates.len() == POOL_SIZE;
+        if full && self.candidates[0].score >= score {
             return;
         }
-        if self.candidates.len() == POOL_SIZE {
-            if self.candidates[0].score >= score {
-                return;
-            }
+        if self
+            .candidates
+            .iter()
+            .any(|c| c.score == score && c.db == db && &*c.key == key)
+        {
+            return;
+        }
+        if full {
             self.candidates.remove(0);
         }
         let at = self.candidates.partition_point(|c| c.score < score);
@@ -329,21 +337,19 @@ fn pick_from_pool(
 ) -> Option<(usize, Box<[u8]>)> {
     let samples = settings.samples.load(Ordering::Relaxed) as usize;
     for (i, db) in dbs.iter().enumerate() {
-        let eligible = if policy.volatile_only() {
-            db.volatile_len()
-        } else {
-            db.len()
-        };
-        for _ in 0..samples.min(eligible) {
-            let key = if policy.volatile_only() {
-                db.sample_volatile(rng)
-            } else {
-                db.dict.random_entry(rng).map(|(k, _)| Box::from(k))
-            };
-            let Some(key) = key else { break };
-            if let Some(entry) = db.dict.get(&key) {
-                pool.offer(settings.score(policy, entry, now_ms), i, &key);
+        if policy.volatile_only() {
+            for _ in 0..samples.min(db.volatile_len()) {
+                let Some(key) = db.sample_volatile(rng) else {
+                    break;
+                };
+                if let Some(entry) = db.dict.get(&key) {
+                    pool.offer(settings.score(policy, entry, now_ms), i, &key);
+                }
             }
+        } else {
+            db.dict.sample(rng, samples, |key, entry| {
+                pool.offer(settings.score(policy, entry, now_ms), i, key);
+            });
         }
     }
     // A candidate read since it was sampled scores lower now: it goes back

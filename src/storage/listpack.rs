@@ -129,6 +129,10 @@ impl Listpack {
 
     /// Appends an entry.
     pub fn push(&mut self, entry: &[u8]) {
+        // Exact growth, as Redis's listpack reallocates per insert: doubling
+        // would leave up to half of every small hash's block unused.
+        self.bytes
+            .reserve_exact(varint_len(entry.len()) + entry.len());
         put_varint(&mut self.bytes, entry.len());
         self.bytes.extend_from_slice(entry);
         self.len += 1;
@@ -141,6 +145,7 @@ impl Listpack {
         for entry in entries {
             packed.extend_from_slice(&encode(entry));
         }
+        self.bytes.reserve_exact(packed.len());
         self.bytes.splice(at..at, packed);
         self.len += entries.len();
     }

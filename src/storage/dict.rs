@@ -407,6 +407,35 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
+    fn sample_visits_present_entries_up_to_the_count() {
+        let mut d = Dict::new();
+        let mut rng = rand::rng();
+        let mut seen = Vec::new();
+        d.sample(&mut rng, 5, |k, _| seen.push(k.to_vec()));
+        assert!(seen.is_empty());
+        for i in 0..1000u32 {
+            d.insert(i.to_string().as_bytes(), i);
+        }
+        for _ in 0..100 {
+            let mut seen = HashSet::new();
+            d.sample(&mut rng, 5, |k, v| {
+                assert_eq!(d.get(k), Some(v));
+                seen.insert(k.to_vec());
+            });
+            assert_eq!(seen.len(), 5);
+        }
+        // A sparse table still yields what it has, without looking at every bucket.
+        for i in 0..998u32 {
+            d.remove(i.to_string().as_bytes());
+        }
+        let mut found = 0;
+        for _ in 0..200 {
+            d.sample(&mut rng, 5, |_, _| found += 1);
+        }
+        assert!(found > 0);
+    }
+
+    #[test]
     fn insert_get_remove() {
         let mut d = Dict::new();
         for i in 0..1000u32 {

@@ -34,7 +34,10 @@
 mod common;
 mod support;
 
-use common::{against_redis, encode_command, unix_ms, RawConn, Reply, TestServer, IO_TIMEOUT};
+use common::{
+    against_redis, encode_command, sorted, split_args, unix_ms, RawConn, Reply, TestServer,
+    IO_TIMEOUT,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -371,48 +374,6 @@ fn parse_line(line: &str) -> (ReplyMode, Option<&str>, &str) {
         return (ReplyMode::Exact, Some(name), command.trim());
     }
     (ReplyMode::Exact, None, line)
-}
-
-/// Splits a script line into arguments: spaces separate, double quotes group.
-fn split_args(line: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut has_arg = false;
-    for ch in line.chars() {
-        match ch {
-            '"' => {
-                quoted = !quoted;
-                has_arg = true;
-            }
-            ' ' if !quoted => {
-                if has_arg {
-                    args.push(std::mem::take(&mut current));
-                    has_arg = false;
-                }
-            }
-            _ => {
-                current.push(ch);
-                has_arg = true;
-            }
-        }
-    }
-    if has_arg {
-        args.push(current);
-    }
-    args
-}
-
-/// The reply with the elements of every array in a canonical order.
-fn sorted(reply: Reply) -> Reply {
-    match reply {
-        Reply::Array(Some(items)) => {
-            let mut items: Vec<Reply> = items.into_iter().map(sorted).collect();
-            items.sort_by_key(|r| format!("{r:?}"));
-            Reply::Array(Some(items))
-        }
-        other => other,
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -306,8 +306,12 @@ fn pick_random(dbs: &[DbShard], policy: Policy, rng: &mut impl Rng) -> Option<(u
             !db.is_empty()
         }
     };
-    let candidates: Vec<usize> = (0..dbs.len()).filter(|&i| eligible(&dbs[i])).collect();
-    let db = *candidates.get(rng.random_range(0..candidates.len().max(1)))?;
+    let eligible_count = dbs.iter().filter(|db| eligible(db)).count();
+    if eligible_count == 0 {
+        return None;
+    }
+    let nth = rng.random_range(0..eligible_count);
+    let db = (0..dbs.len()).filter(|&i| eligible(&dbs[i])).nth(nth)?;
     let key = if policy.volatile_only() {
         dbs[db].sample_volatile(rng)?
     } else {

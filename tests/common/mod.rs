@@ -755,3 +755,64 @@ pub async fn redis_cli(
     .await
     .expect("redis-cli task panicked")
 }
+
+// ---------------------------------------------------------------------------
+// Differential scripts (command_differential.rs, notifications.rs)
+
+/// Splits a script line into arguments: spaces separate, double quotes group.
+pub fn split_args(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut has_arg = false;
+    for ch in line.chars() {
+        match ch {
+            '"' => {
+                quoted = !quoted;
+                has_arg = true;
+            }
+            ' ' if !quoted => {
+                if has_arg {
+                    args.push(std::mem::take(&mut current));
+                    has_arg = false;
+                }
+            }
+            _ => {
+                current.push(ch);
+                has_arg = true;
+            }
+        }
+    }
+    if has_arg {
+        args.push(current);
+    }
+    args
+}
+
+fn sort_key(reply: &Reply) -> String {
+    format!("{:?}", reply)
+}
+
+/// The reply with the elements of every array, set and map in a canonical
+/// order, at every level (for HSCAN's nested reply too).
+pub fn sorted(reply: Reply) -> Reply {
+    match reply {
+        Reply::Array(Some(items)) => {
+            let mut items: Vec<Reply> = items.into_iter().map(sorted).collect();
+            items.sort_by_key(sort_key);
+            Reply::Array(Some(items))
+        }
+        Reply::Set(items) => {
+            let mut items: Vec<Reply> = items.into_iter().map(sorted).collect();
+            items.sort_by_key(sort_key);
+            Reply::Set(items)
+        }
+        Reply::Map(pairs) => {
+            let mut pairs: Vec<(Reply, Reply)> =
+                pairs.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            pairs.sort_by_key(|(k, _)| sort_key(k));
+            Reply::Map(pairs)
+        }
+        other => other,
+    }
+}

@@ -12,7 +12,7 @@ use crate::storage::{class, Hash, Value};
 use crate::util::c_numbers::{self, IncrementError};
 
 fn new_hash() -> Value {
-    Value::Hash(Box::default())
+    Value::Hash(Hash::default())
 }
 
 /// HSET and HMSET: field/value pairs from argument 2 on. Returns how many

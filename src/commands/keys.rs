@@ -36,7 +36,7 @@ pub fn type_of(ctx: &mut Ctx, args: Args) -> CommandResult {
     let name = ctx
         .keys
         .peek_read(&args[1])
-        .map(|e| e.value.type_name())
+        .map(|e| e.type_name())
         .unwrap_or("none");
     ctx.reply.simple(name);
     Ok(())
@@ -59,7 +59,8 @@ fn matching_keys(ctx: &mut Ctx, pattern: &[u8]) -> Vec<Vec<u8>> {
     let match_all = pattern == b"*";
     let mut out = Vec::new();
     for table in ctx.keys.all_tables(db) {
-        for (key, entry) in table.dict.iter() {
+        for entry in table.dict.iter() {
+            let key = entry.key();
             if !entry.is_expired(now) && (match_all || glob_match(pattern, key, false)) {
                 out.push(key.to_vec());
             }
@@ -213,11 +214,11 @@ pub fn scan(ctx: &mut Ctx, args: Args) -> CommandResult {
     let mut tables = ctx.keys.all_tables(db);
     let next_cursor = loop {
         let table = &mut tables[shard];
-        table_cursor = table.dict.scan(table_cursor, |key, entry| {
+        table_cursor = table.dict.scan(table_cursor, |entry| {
             if entry.is_expired(now) {
-                expired.push(key.to_vec());
+                expired.push(entry.key().to_vec());
             } else {
-                found.push(key.to_vec());
+                found.push(entry.key().to_vec());
             }
         });
         steps += 1;
@@ -243,7 +244,7 @@ pub fn scan(ctx: &mut Ctx, args: Args) -> CommandResult {
             Some(t) => ctx
                 .keys
                 .get(key)
-                .is_some_and(|e| e.value.type_name().as_bytes() == t.as_slice()),
+                .is_some_and(|e| e.type_name().as_bytes() == t.as_slice()),
         })
         .collect();
     write_scan_reply(ctx, next_cursor, &keys);
@@ -268,8 +269,8 @@ pub fn randomkey(ctx: &mut Ctx, _args: Args) -> CommandResult {
             if pick < table.len() {
                 candidate = table
                     .dict
-                    .random_entry(&mut rng)
-                    .map(|(k, e)| (k.to_vec(), e.is_expired(now)));
+                    .random(&mut rng)
+                    .map(|e| (e.key().to_vec(), e.is_expired(now)));
                 break;
             }
             pick -= table.len();
@@ -314,7 +315,7 @@ fn rename_generic(ctx: &mut Ctx, args: Args, only_if_absent: bool) -> CommandRes
         return Err(CommandError::NoSuchKey);
     };
     ctx.keys.remove(target);
-    ctx.keys.table(target).put_entry(target, entry);
+    ctx.keys.table(target).put_entry(entry.with_key(target));
     ctx.notify(class::GENERIC, "rename_from", source);
     ctx.notify(class::GENERIC, "rename_to", target);
     if only_if_absent {
@@ -343,9 +344,9 @@ fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CommandError> {
 
 /// DUMP key: the value in Redis's RDB encoding (see `storage::rdb`).
 pub fn dump(ctx: &mut Ctx, args: Args) -> CommandResult {
-    match ctx.keys.lookup_read(&args[1], |v| Ok(v))? {
-        Some(value) => {
-            let payload = crate::storage::rdb::dump(value);
+    match ctx.keys.lookup_entry(&args[1]) {
+        Some(entry) => {
+            let payload = crate::storage::rdb::dump(entry.contents());
             ctx.reply.bulk(&payload);
         }
         None => ctx.reply.null(),
@@ -421,14 +422,18 @@ pub fn restore(ctx: &mut Ctx, args: Args) -> CommandResult {
     }
     ctx.keys.set(key, value, deadline);
     ctx.notify(class::GENERIC, "restore", key);
+    // As Redis's objectSetLRUOrLFU: FREQ counts under an LFU policy, IDLETIME under any other.
+    let lfu = is_lfu_policy(ctx);
     if let Some(entry) = ctx.keys.peek(key) {
-        if let Some(seconds) = idle {
-            let idle_ms = (seconds.max(0) as u64).saturating_mul(1000);
-            entry.accessed = evict::lru_clock(now.saturating_sub(idle_ms));
-        }
-        if let Some(count) = freq {
-            entry.frequency = count as u8;
-            entry.lfu_minutes = evict::lfu_minutes(now);
+        match (lfu, idle, freq) {
+            (false, Some(seconds), _) => {
+                let idle_ms = (seconds.max(0) as u64).saturating_mul(1000);
+                entry.set_access(evict::lru_clock(now.saturating_sub(idle_ms)));
+            }
+            (true, _, Some(count)) => {
+                entry.set_access(evict::lfu_word(evict::lfu_minutes(now), count as u8));
+            }
+            _ => {}
         }
     }
     ctx.reply.ok();
@@ -467,7 +472,7 @@ pub fn copy(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         table.remove(target, now);
     }
-    table.put_entry(target, entry);
+    table.put_entry(entry.with_key(target));
     table.notify(class::GENERIC, "copy_to", target);
     ctx.reply.integer(1);
     Ok(())
@@ -492,7 +497,7 @@ pub fn move_key(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.integer(0);
         return Ok(());
     };
-    ctx.keys.db_of(target_db, key).put_entry(key, entry);
+    ctx.keys.db_of(target_db, key).put_entry(entry);
     ctx.notify(class::GENERIC, "move_from", key);
     ctx.keys
         .notify_in(target_db, class::GENERIC, "move_to", key);
@@ -629,7 +634,7 @@ fn expire_generic(ctx: &mut Ctx, args: Args, unit_ms: bool, absolute: bool) -> C
         }
         when += now;
     }
-    let Some(current) = ctx.keys.get(key).map(|e| e.expires_at) else {
+    let Some(current) = ctx.keys.get(key).map(|e| e.deadline()) else {
         ctx.reply.integer(0);
         return Ok(());
     };
@@ -680,7 +685,7 @@ pub fn pexpireat(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 fn ttl_generic(ctx: &mut Ctx, args: Args, output_ms: bool, absolute: bool) -> CommandResult {
     let now = ctx.now_ms() as i64;
-    let Some(deadline) = ctx.keys.peek_read(&args[1]).map(|e| e.expires_at) else {
+    let Some(deadline) = ctx.keys.peek_read(&args[1]).map(|e| e.deadline()) else {
         ctx.reply.integer(-2);
         return Ok(());
     };
@@ -719,7 +724,7 @@ pub fn pexpiretime(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn persist(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    let has_ttl = ctx.keys.get(key).is_some_and(|e| e.expires_at != 0);
+    let has_ttl = ctx.keys.get(key).is_some_and(|e| e.deadline() != 0);
     if has_ttl {
         ctx.keys.set_expiry(key, 0);
         ctx.notify(class::GENERIC, "persist", key);
@@ -733,7 +738,7 @@ fn is_lfu_policy(ctx: &Ctx) -> bool {
 }
 
 pub fn object_encoding(ctx: &mut Ctx, args: Args) -> CommandResult {
-    match ctx.keys.peek(&args[2]).map(|e| e.value.encoding_name()) {
+    match ctx.keys.peek(&args[2]).map(|e| e.encoding_name()) {
         Some(name) => ctx.reply.bulk(name.as_bytes()),
         None => ctx.reply.null(),
     }
@@ -786,12 +791,12 @@ pub fn object_refcount(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.shared.config.read().maxmemory == 0
             || !(policy.is_lfu() || policy.name().ends_with("-lru"))
     };
-    let refcount = match ctx.keys.peek(&args[2]).map(|e| &e.value) {
+    let refcount = match ctx.keys.peek(&args[2]).map(|e| e.contents()) {
         None => {
             ctx.reply.null();
             return Ok(());
         }
-        Some(crate::storage::Value::Str(bytes))
+        Some(crate::storage::Contents::Str(bytes))
             if shares_integers
                 && crate::util::parse_i64(bytes).is_some_and(|n| (0..10_000).contains(&n)) =>
         {
@@ -841,7 +846,7 @@ pub fn memory_usage(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
     }
     let key = &args[2];
-    match ctx.keys.peek(key).map(|e| e.approx_bytes(key.len())) {
+    match ctx.keys.peek(key).map(|e| e.approx_bytes()) {
         Some(size) => ctx.reply.integer(size as i64),
         None => ctx.reply.null(),
     }

@@ -12,7 +12,7 @@ use super::keys::{scan_collection, write_scan_reply, ScanOptions};
 use super::{parse_int, parse_range_int, sampling, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::{class, EncodingLimits, Set, Value};
+use crate::storage::{class, Contents, EncodingLimits, Set, Value};
 
 fn new_set_for(member: &[u8]) -> impl FnOnce() -> Value + '_ {
     move || Value::Set(Box::new(Set::for_member(member)))
@@ -255,7 +255,7 @@ fn load_sets<'v>(ctx: &'v mut Ctx, keys: &Args) -> Result<Vec<Option<&'v Set>>, 
         .into_iter()
         .map(|value| match value {
             None => Ok(None),
-            Some(Value::Set(set)) => Ok(Some(&**set)),
+            Some(Contents::Aggregate(Value::Set(set))) => Ok(Some(&**set)),
             Some(_) => Err(CommandError::WrongType),
         })
         .collect()

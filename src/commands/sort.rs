@@ -11,7 +11,7 @@
 use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::{KeyView, Value};
+use crate::storage::{Contents, KeyView, Value};
 use crate::util::c_numbers;
 use crate::util::eq_ignore_case;
 use std::cmp::Ordering;
@@ -90,9 +90,11 @@ fn lookup_by_pattern(keys: &mut KeyView, pattern: &[u8], element: &[u8]) -> Opti
     key.extend_from_slice(element);
     key.extend_from_slice(postfix);
     let entry = keys.get_read(&key)?;
-    match (&entry.value, field) {
-        (Value::Str(bytes), None) => Some(bytes.clone()),
-        (Value::Hash(hash), Some(field)) => hash.get(field).map(|v| v.to_vec()),
+    match (entry.contents(), field) {
+        (Contents::Str(bytes), None) => Some(bytes.to_vec()),
+        (Contents::Aggregate(Value::Hash(hash)), Some(field)) => {
+            hash.get(field).map(|v| v.to_vec())
+        }
         _ => None,
     }
 }
@@ -139,7 +141,7 @@ fn sort_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
         load(value.map(|v| &*v))?
     };
     let is_set = matches!(
-        ctx.keys.peek(&args[1]).map(|e| &e.value),
+        ctx.keys.peek(&args[1]).and_then(|e| e.value()),
         Some(Value::Set(_))
     );
     // A set has no order of its own: a stored or replayed result must not

@@ -4,7 +4,7 @@
 use super::{parse_int, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
-use crate::storage::{class, Value, WrongType};
+use crate::storage::{class, Value};
 use crate::util::c_numbers::{self, IncrementError};
 use crate::util::{eq_ignore_case, parse_i64};
 
@@ -13,8 +13,7 @@ fn read_string<'v>(
     keys: &'v mut crate::storage::KeyView<'_, '_>,
     key: &[u8],
 ) -> Result<Option<&'v [u8]>, CommandError> {
-    let found = keys.lookup_read(key, as_string)?;
-    Ok(found.map(|bytes| &bytes[..]))
+    Ok(keys.read_string(key)?)
 }
 
 /// The string at `key` for a command about to write it (Redis's
@@ -23,15 +22,7 @@ fn write_string<'v>(
     keys: &'v mut crate::storage::KeyView<'_, '_>,
     key: &[u8],
 ) -> Result<Option<&'v [u8]>, CommandError> {
-    let found = keys.read_as(key, as_string)?;
-    Ok(found.map(|bytes| &bytes[..]))
-}
-
-fn as_string(value: &mut Value) -> Result<&mut Vec<u8>, WrongType> {
-    match value {
-        Value::Str(bytes) => Ok(bytes),
-        _ => Err(WrongType),
-    }
+    Ok(keys.write_string(key)?)
 }
 
 fn check_length(ctx: &Ctx, len: u64) -> CommandResult {
@@ -172,7 +163,7 @@ pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
     let table = ctx.keys.table(key);
     let existing = table.get_live(key, now);
     let exists = existing.is_some();
-    let old_deadline = existing.as_ref().map(|e| e.expires_at).unwrap_or(0);
+    let old_deadline = existing.as_ref().map(|e| e.deadline()).unwrap_or(0);
     let allowed = if exists { !options.nx } else { !options.xx };
     if allowed {
         let deadline = match deadline {
@@ -180,7 +171,7 @@ pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
             None if options.keep_ttl => old_deadline,
             None => 0,
         };
-        table.set(key, Value::Str(args[2].to_vec()), deadline, now);
+        table.set_string(key, &args[2], deadline, now);
         table.notify(class::STRING, "set", key);
         if options.expire.is_some() {
             table.notify(class::GENERIC, "expire", key);
@@ -204,7 +195,7 @@ pub fn setnx(ctx: &mut Ctx, args: Args) -> CommandResult {
     if ctx.keys.exists(key) {
         ctx.reply.integer(0);
     } else {
-        ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
+        ctx.keys.set_string(key, &args[2], 0);
         ctx.notify(class::STRING, "set", key);
         ctx.reply.integer(1);
     }
@@ -213,8 +204,7 @@ pub fn setnx(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 fn set_with_ttl(ctx: &mut Ctx, args: Args, unit_ms: bool, command: &str) -> CommandResult {
     let deadline = deadline_from(ctx, &args[2], unit_ms, false, command)?;
-    ctx.keys
-        .set(&args[1], Value::Str(args[3].to_vec()), deadline);
+    ctx.keys.set_string(&args[1], &args[3], deadline);
     ctx.notify(class::STRING, "set", &args[1]);
     ctx.notify(class::GENERIC, "expire", &args[1]);
     ctx.reply.ok();
@@ -232,7 +222,7 @@ pub fn psetex(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn mget(ctx: &mut Ctx, args: Args) -> CommandResult {
     ctx.reply.array_len(args.len() - 1);
     for key in args.from(1).iter() {
-        match ctx.keys.lookup_read(key, as_string) {
+        match ctx.keys.read_string(key) {
             Ok(Some(bytes)) => ctx.reply.bulk(bytes),
             // A key of another type reads as missing (but counts as a hit).
             _ => ctx.reply.null(),
@@ -246,8 +236,7 @@ pub fn mset(ctx: &mut Ctx, args: Args) -> CommandResult {
         return Err(CommandError::WrongArity("mset".into()));
     }
     for pair in (1..args.len()).step_by(2) {
-        ctx.keys
-            .set(&args[pair], Value::Str(args[pair + 1].to_vec()), 0);
+        ctx.keys.set_string(&args[pair], &args[pair + 1], 0);
         ctx.notify(class::STRING, "set", &args[pair]);
     }
     ctx.reply.ok();
@@ -267,8 +256,7 @@ pub fn msetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
     }
     // A repeated key is simply set twice, the last value winning (CVE-2023-28425).
     for pair in (1..args.len()).step_by(2) {
-        ctx.keys
-            .set(&args[pair], Value::Str(args[pair + 1].to_vec()), 0);
+        ctx.keys.set_string(&args[pair], &args[pair + 1], 0);
         ctx.notify(class::STRING, "set", &args[pair]);
     }
     ctx.reply.integer(1);
@@ -283,7 +271,7 @@ pub fn getset(ctx: &mut Ctx, args: Args) -> CommandResult {
         Some(bytes) => ctx.reply.bulk(&bytes),
         None => ctx.reply.null(),
     }
-    ctx.keys.set(key, Value::Str(args[2].to_vec()), 0);
+    ctx.keys.set_string(key, &args[2], 0);
     ctx.notify(class::STRING, "set", key);
     Ok(())
 }
@@ -294,7 +282,7 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.null();
         return Ok(());
     }
-    let removed = ctx.keys.remove(key).map(|e| e.value);
+    let removed = ctx.keys.remove(key).map(|e| e.into_value());
     match &removed {
         Some(Value::Str(bytes)) => ctx.reply.bulk(bytes),
         _ => ctx.reply.null(),
@@ -326,7 +314,7 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
             ctx.notify(class::GENERIC, "expire", key);
         }
         None if options.persist => {
-            let has_ttl = ctx.keys.peek(key).is_some_and(|e| e.expires_at != 0);
+            let has_ttl = ctx.keys.peek(key).is_some_and(|e| e.deadline() != 0);
             if has_ttl {
                 ctx.keys.set_expiry(key, 0);
                 ctx.notify(class::GENERIC, "persist", key);
@@ -344,7 +332,7 @@ pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
     match current_len {
         None => {
             check_length(ctx, addition.len() as u64)?;
-            ctx.keys.set(key, Value::Str(addition.to_vec()), 0);
+            ctx.keys.set_string(key, addition, 0);
             ctx.notify(class::STRING, "append", key);
             ctx.reply.integer(addition.len() as i64);
         }
@@ -352,7 +340,7 @@ pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
             check_length(ctx, (len + addition.len()) as u64)?;
             let mut new_len = 0;
             if let Some(entry) = ctx.keys.get_for_write(key) {
-                if let Value::Str(bytes) = &mut entry.value {
+                if let Some(bytes) = entry.string_mut() {
                     bytes.extend_from_slice(addition);
                     new_len = bytes.len();
                 }
@@ -417,7 +405,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
         let mut bytes = vec![0u8; offset as usize];
         bytes.extend_from_slice(value);
         let len = bytes.len();
-        ctx.keys.set(key, Value::Str(bytes), 0);
+        ctx.keys.set_string(key, &bytes, 0);
         ctx.notify(class::STRING, "setrange", key);
         ctx.reply.integer(len as i64);
         return Ok(());
@@ -429,7 +417,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     check_length(ctx, offset as u64 + value.len() as u64)?;
     let mut new_len = current_len;
     if let Some(entry) = ctx.keys.get_for_write(key) {
-        if let Value::Str(bytes) = &mut entry.value {
+        if let Some(bytes) = entry.string_mut() {
             let offset = offset as usize;
             if bytes.len() < offset + value.len() {
                 bytes.resize(offset + value.len(), 0);
@@ -449,19 +437,18 @@ fn increment(ctx: &mut Ctx, key: &[u8], delta: i64) -> CommandResult {
     let table = ctx.keys.table(key);
     let result = match table.get_for_write(key, now) {
         None => {
-            table.set(key, Value::Str(delta.to_string().into_bytes()), 0, now);
+            let mut buffer = [0u8; 20];
+            let text = crate::protocol::reply::format_i64(delta, &mut buffer);
+            table.set_string(key, text, 0, now);
             delta
         }
         Some(entry) => {
-            let Value::Str(bytes) = &mut entry.value else {
-                return Err(CommandError::WrongType);
-            };
+            let bytes = entry.string().ok_or(CommandError::WrongType)?;
             let current = parse_i64(bytes).ok_or(CommandError::NotInteger)?;
             let next = current.checked_add(delta).ok_or(CommandError::Overflow)?;
             let mut buffer = [0u8; 20];
             let text = crate::protocol::reply::format_i64(next, &mut buffer);
-            bytes.clear();
-            bytes.extend_from_slice(text);
+            entry.set_string(text);
             next
         }
     };
@@ -503,8 +490,8 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
     let now = ctx.now_ms();
     let table = ctx.keys.table(key);
     match table.get_for_write(key, now) {
-        Some(entry) => entry.value = Value::Str(text.clone()),
-        None => table.set(key, Value::Str(text.clone()), 0, now),
+        Some(entry) => entry.set_string(&text),
+        None => table.set_string(key, &text, 0, now),
     }
     table.notify(class::STRING, "incrbyfloat", key);
     ctx.reply.bulk(&text);
@@ -581,9 +568,9 @@ pub fn lcs(ctx: &mut Ctx, args: Args) -> CommandResult {
 fn lcs_operand(ctx: &mut Ctx, key: &[u8]) -> Result<Vec<u8>, CommandError> {
     match ctx.keys.get_read(key) {
         None => Ok(Vec::new()),
-        Some(entry) => match &entry.value {
-            Value::Str(bytes) => Ok(bytes.clone()),
-            _ => Err(CommandError::err(
+        Some(entry) => match entry.string() {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => Err(CommandError::err(
                 "The specified keys must contain string values",
             )),
         },
@@ -695,7 +682,7 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
     let byte = offset >> 3;
     let mask = 0x80u8 >> (offset & 7);
     match write_string(&mut ctx.keys, key)? {
-        None => ctx.keys.set(key, Value::Str(Vec::new()), 0),
+        None => ctx.keys.set_string(key, b"", 0),
         Some(bytes) if byte < bytes.len() && (bytes[byte] & mask != 0) == on => {
             // Nothing changes: no write, no event (as in Redis).
             ctx.reply.integer(on as i64);
@@ -705,7 +692,7 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
     }
     let mut previous = false;
     if let Some(entry) = ctx.keys.get_for_write(key) {
-        if let Value::Str(bytes) = &mut entry.value {
+        if let Some(bytes) = entry.string_mut() {
             if bytes.len() <= byte {
                 bytes.resize(byte + 1, 0);
             }

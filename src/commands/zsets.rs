@@ -16,7 +16,7 @@ use super::{parse_int, parse_timeout, sampling, Ctx, MultiPopArgs};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
 use crate::storage::{
-    class, AddFlags, AddOutcome, LexBound, LexRange, ScoreRange, Set, Value, ZSet,
+    class, AddFlags, AddOutcome, Contents, LexBound, LexRange, ScoreRange, Set, Value, ZSet,
 };
 use crate::util::c_numbers;
 use crate::util::eq_ignore_case;
@@ -988,8 +988,8 @@ fn algebra(
     for value in values {
         sources.push(match value {
             None => Source::Missing,
-            Some(Value::SortedSet(z)) => Source::Sorted(z),
-            Some(Value::Set(s)) => Source::Plain(s),
+            Some(Contents::Aggregate(Value::SortedSet(z))) => Source::Sorted(z),
+            Some(Contents::Aggregate(Value::Set(s))) => Source::Plain(s),
             Some(_) => return Err(CommandError::WrongType),
         });
     }

@@ -65,20 +65,29 @@ pub fn make_room(shared: &Shared) -> Room {
 /// subtracted from it, so a burst of writes evicts about what it adds
 /// instead of sampling on every command.
 fn evict_down_to(shared: &Shared, limit: u64, time_limit: Option<Duration>) -> Room {
-    let started = Instant::now();
+    // The clocks are read again, and the time limit checked, only from the
+    // second round on: most commands need one round.
+    let mut now_ms = crate::util::now_ms();
+    let mut started: Option<Instant> = None;
     let mut evicted = 0;
     let room = loop {
         let used = shared.estimated_used_memory();
         if used <= limit {
             break Room::Enough;
         }
+        if evicted > 0 {
+            now_ms = crate::util::now_ms();
+            let started = *started.get_or_insert_with(Instant::now);
+            if time_limit.is_some_and(|limit| started.elapsed() >= limit) {
+                break Room::Freeing;
+            }
+        }
         let want = usize::try_from(used - limit).unwrap_or(usize::MAX);
-        let round =
-            shared
-                .keyspace
-                .evict(crate::util::now_ms(), want, KEYS_PER_CLOCK_CHECK, |shard| {
-                    crate::events::after_server_changes(shared, shard)
-                });
+        let round = shared
+            .keyspace
+            .evict(now_ms, want, KEYS_PER_CLOCK_CHECK, |shard| {
+                crate::events::after_server_changes(shared, shard)
+            });
         shared.note_evicted_bytes(round.bytes as u64);
         evicted += round.keys;
         if round.exhausted {
@@ -87,9 +96,6 @@ fn evict_down_to(shared: &Shared, limit: u64, time_limit: Option<Duration>) -> R
             } else {
                 Room::Exhausted
             };
-        }
-        if time_limit.is_some_and(|limit| started.elapsed() >= limit) {
-            break Room::Freeing;
         }
     };
     if evicted > 0 {

@@ -3,8 +3,9 @@
 //!
 //! Recency. Redis keeps a 24-bit clock of seconds per object, so within one
 //! second it cannot tell a hot key from a cold one. cachet keeps the last
-//! access in milliseconds (`Entry::accessed`, a wrapping 32-bit clock: idle
-//! times are exact up to 49 days, which is as far as a wrap can hide one).
+//! access in milliseconds (`Entry::access`, a wrapping 32-bit clock: idle
+//! times are exact up to 24 days; see `idle_ms`). Under an LFU policy the
+//! same 32-bit word holds the LFU data instead, as Redis's 24 bits do.
 //!
 //! Frequency. Redis's LFU counter as Redis defines it: 8 bits that grow
 //! logarithmically (`lfu-log-factor`) and lose one per `lfu-decay-time`
@@ -24,7 +25,7 @@
 //! It knows nothing of memory figures, clients or notifications (the tables
 //! log `evicted` like any change; `server::eviction` drives the loop).
 
-use super::value::Entry;
+use super::entry::Entry;
 use super::DbShard;
 use rand::Rng;
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
@@ -146,27 +147,38 @@ impl EvictionSettings {
         }
     }
 
+    /// The access word of a key created now: the LRU clock, or under an
+    /// LFU policy the initial counter (Redis's `LFU_INIT_VAL`) stamped now.
+    pub fn new_access(&self, now_ms: u64) -> u32 {
+        if self.policy().is_lfu() {
+            lfu_word(lfu_minutes(now_ms), LFU_INIT_VAL)
+        } else {
+            lru_clock(now_ms)
+        }
+    }
+
     /// Records an access to `entry` (Redis's `updateLFU`/LRU update).
     pub fn touch(&self, entry: &mut Entry, now_ms: u64) {
-        entry.accessed = lru_clock(now_ms);
         if self.policy().is_lfu() {
             let decayed = self.lfu_decayed(entry, now_ms);
-            entry.frequency =
-                lfu_log_increment(decayed, self.lfu_log_factor.load(Ordering::Relaxed));
-            entry.lfu_minutes = lfu_minutes(now_ms);
+            let counter = lfu_log_increment(decayed, self.lfu_log_factor.load(Ordering::Relaxed));
+            entry.set_access(lfu_word(lfu_minutes(now_ms), counter));
+        } else {
+            entry.set_access(lru_clock(now_ms));
         }
     }
 
     /// The LFU counter of `entry` after the decay owed since its last
     /// decrement (what OBJECT FREQ answers; nothing is stored).
     pub fn lfu_decayed(&self, entry: &Entry, now_ms: u64) -> u8 {
+        let (minutes, counter) = lfu_parts(entry.access());
         let decay = self.lfu_decay_minutes.load(Ordering::Relaxed);
         if decay == 0 {
-            return entry.frequency;
+            return counter;
         }
-        let elapsed = lfu_minutes(now_ms).wrapping_sub(entry.lfu_minutes) as u32;
+        let elapsed = lfu_minutes(now_ms).wrapping_sub(minutes) as u32;
         let periods = elapsed / decay;
-        entry.frequency.saturating_sub(periods.min(255) as u8)
+        counter.saturating_sub(periods.min(255) as u8)
     }
 
     /// How strongly `entry` deserves to go under `policy` (higher goes first).
@@ -177,7 +189,7 @@ impl EvictionSettings {
                 let rarity = 255 - self.lfu_decayed(entry, now_ms) as u64;
                 (rarity << 32) | idle
             }
-            Policy::VolatileTtl => u64::MAX - entry.expires_at,
+            Policy::VolatileTtl => u64::MAX - entry.deadline(),
             _ => idle,
         }
     }
@@ -191,9 +203,28 @@ pub fn lru_clock(now_ms: u64) -> u32 {
     now_ms as u32
 }
 
-/// Milliseconds since the last access to `entry`.
+/// Milliseconds since the last access to `entry` (under an LRU-clock
+/// policy). An access stamped a little after `now_ms` (by another thread,
+/// whose clock read came later) counts as idle 0, not as a wrapped clock;
+/// so idle times are exact up to 2^31 ms (24 days).
 pub fn idle_ms(entry: &Entry, now_ms: u64) -> u64 {
-    lru_clock(now_ms).wrapping_sub(entry.accessed) as u64
+    let idle = lru_clock(now_ms).wrapping_sub(entry.access());
+    if idle > i32::MAX as u32 {
+        0
+    } else {
+        idle as u64
+    }
+}
+
+/// The access word under an LFU policy: the decrement clock in the low 16
+/// bits, the counter above it (Redis keeps the same two in 24 bits).
+pub fn lfu_word(minutes: u16, counter: u8) -> u32 {
+    minutes as u32 | (counter as u32) << 16
+}
+
+/// (decrement clock, counter) of an LFU access word.
+fn lfu_parts(access: u32) -> (u16, u8) {
+    (access as u16, (access >> 16) as u8)
 }
 
 /// The LFU decrement clock: minutes, wrapping at 2^16 (as Redis's).
@@ -315,7 +346,7 @@ fn pick_random(dbs: &[DbShard], policy: Policy, rng: &mut impl Rng) -> Option<(u
     let key = if policy.volatile_only() {
         dbs[db].sample_volatile(rng)?
     } else {
-        Box::from(dbs[db].dict.random_entry(rng)?.0)
+        Box::from(dbs[db].dict.random(rng)?.key())
     };
     Some((db, key))
 }
@@ -340,6 +371,13 @@ fn pick_from_pool(
     rng: &mut impl Rng,
 ) -> Option<(usize, Box<[u8]>)> {
     let samples = settings.samples.load(Ordering::Relaxed) as usize;
+    // The best candidate so far is likely the one to go: start loading its
+    // bucket now, so that miss overlaps the sampling below.
+    if let Some(best) = pool.candidates.last() {
+        if let Some(db) = dbs.get(best.db) {
+            db.dict.prefetch_bucket(&best.key);
+        }
+    }
     for (i, db) in dbs.iter().enumerate() {
         if policy.volatile_only() {
             for _ in 0..samples.min(db.volatile_len()) {
@@ -351,8 +389,8 @@ fn pick_from_pool(
                 }
             }
         } else {
-            db.dict.sample(rng, samples, |key, entry| {
-                pool.offer(settings.score(policy, entry, now_ms), i, key);
+            db.dict.sample(rng, samples, |entry| {
+                pool.offer(settings.score(policy, entry, now_ms), i, entry.key());
             });
         }
     }
@@ -366,7 +404,7 @@ fn pick_from_pool(
         else {
             continue;
         };
-        if policy.volatile_only() && entry.expires_at == 0 {
+        if policy.volatile_only() && entry.deadline() == 0 {
             continue;
         }
         let score = settings.score(policy, entry, now_ms);
@@ -419,9 +457,7 @@ mod tests {
     #[test]
     fn lfu_decays_one_per_period() {
         let settings = EvictionSettings::default();
-        let mut entry = Entry::new(super::super::Value::Str(b"v".to_vec()));
-        entry.frequency = 20;
-        entry.lfu_minutes = lfu_minutes(0);
+        let entry = Entry::new_string(b"k", b"v", 0, lfu_word(lfu_minutes(0), 20));
         assert_eq!(settings.lfu_decayed(&entry, 3 * 60_000), 17);
         assert_eq!(settings.lfu_decayed(&entry, 60 * 60_000), 0);
     }

@@ -14,7 +14,9 @@ use super::value::EncodingLimits;
 #[derive(Debug, Clone)]
 pub enum Hash {
     Listpack(Listpack),
-    Table(Dict<Box<[u8]>>),
+    /// Boxed so a `Hash` is two words, and a small one costs its key's
+    /// entry nothing beyond the listpack's pointer.
+    Table(Box<Dict<Box<[u8]>>>),
 }
 
 impl Default for Hash {
@@ -60,9 +62,10 @@ impl Hash {
     /// Converts to a table first if `field` and `value` would not fit the
     /// small encoding (Redis checks lengths before it inserts).
     fn make_room(&mut self, field: &[u8], value: &[u8], limits: &EncodingLimits) {
-        if let Hash::Listpack(_) = self {
+        if let Hash::Listpack(lp) = self {
             if field.len() > limits.hash_max_listpack_value
                 || value.len() > limits.hash_max_listpack_value
+                || !lp.has_room_for(field.len() + value.len() + 20)
             {
                 self.convert_to_table();
             }
@@ -113,7 +116,7 @@ impl Hash {
             while let (Some(field), Some(value)) = (entries.next(), entries.next()) {
                 table.insert(field, value.into());
             }
-            *self = Hash::Table(table);
+            *self = Hash::Table(Box::new(table));
         }
     }
 

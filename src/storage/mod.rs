@@ -4,7 +4,7 @@
 //! Layout. Keys are spread over a fixed number of shards by hash; each shard
 //! is a mutex around one `DbShard` per logical database, so SELECT costs
 //! nothing and SWAPDB swaps tables shard by shard. A `DbShard` holds the key
-//! table (`Dict`, see `dict.rs` for why it is hand-written: SCAN's guarantee),
+//! table (`Table`, see `table.rs` for why it is hand-written: SCAN's guarantee),
 //! the expiry index (deadline-ordered, so active expiry finds due keys in
 //! O(log n) instead of sampling), and the keys clients WATCH.
 //!
@@ -14,6 +14,18 @@
 //! deadlock; dashmap does not lock several shards together, and it cannot
 //! keep per-shard state beside the table (expiry index, watch lists, counts).
 //! `dashmap` is used for the registries that need none of that (clients).
+//!
+//! Memory per key. A key costs one heap block and one word of its table:
+//! the block (`entry.rs`) holds an 8-byte header (access clock or LFU data,
+//! flags, key length), the deadline only if the key has one, the key's
+//! bytes and, for a string set whole, the string itself; any other value
+//! sits in the block as a 24-byte `Value` whose contents (a list, a
+//! listpack, a table) are one more block. The table (`table.rs`) keeps one
+//! word per bucket that is the entry's pointer itself, so there is no node
+//! and no `next` link per key; only buckets where keys collide pay for a
+//! small array. A 16-byte key with a 10-byte value is a 48-byte block plus
+//! about 16 bytes of table; Redis spends a dictEntry, an sds key, a robj and
+//! the value (about 104 bytes). `benches/memory.py` measures both.
 //!
 //! Locking. The dispatcher locks what a command needs before it runs
 //! (`Keyspace::lock_keys` for the command's keys, `lock_all` for commands
@@ -25,25 +37,29 @@
 
 pub mod changes;
 pub mod dict;
+pub mod entry;
 pub mod evict;
 pub mod expiry;
 pub mod hash;
 pub mod listpack;
 pub mod rdb;
 pub mod set;
+pub mod table;
 pub mod tracked;
 pub mod value;
 pub mod zset;
 
 pub use changes::{class, ChangeKind, ChangeSwitch, KeyChange};
-pub use dict::{Dict, Lookup};
+pub use dict::Dict;
+pub use entry::{Contents, Entry};
 pub use evict::{EvictionPool, EvictionSettings, Policy};
 pub use expiry::ExpiryIndex;
 pub use hash::Hash;
 pub use listpack::Listpack;
 pub use set::Set;
+pub use table::{Lookup, Table};
 pub use tracked::{TrackedKeys, TrackingTotals};
-pub use value::{EncodingLimits, Entry, List, Value, WrongType};
+pub use value::{EncodingLimits, List, Value, WrongType};
 pub use zset::{AddFlags, AddOutcome, LexBound, LexRange, Score, ScoreRange, ZSet};
 
 use parking_lot::{Mutex, MutexGuard};
@@ -57,7 +73,7 @@ pub const SHARD_COUNT: usize = 32;
 const SHARD_BITS: u32 = SHARD_COUNT.trailing_zeros();
 
 /// A table's contents, moved whole by SWAPDB.
-pub type TableData = (Dict<Entry>, ExpiryIndex);
+pub type TableData = (Table<Entry>, ExpiryIndex);
 
 /// A client's interest in one watched key.
 #[derive(Debug)]
@@ -70,7 +86,7 @@ pub struct WatchEntry {
 
 /// One database's part of one shard.
 pub struct DbShard {
-    pub dict: Dict<Entry>,
+    pub dict: Table<Entry>,
     /// Every key with an expiry, by deadline.
     expires: ExpiryIndex,
     watched: HashMap<Box<[u8]>, Vec<Arc<WatchEntry>>>,
@@ -93,7 +109,7 @@ pub struct DbShard {
 impl DbShard {
     fn new(switch: Arc<ChangeSwitch>, access: Arc<EvictionSettings>) -> Self {
         DbShard {
-            dict: Dict::default(),
+            dict: Table::default(),
             expires: ExpiryIndex::default(),
             watched: HashMap::new(),
             expired_keys: 0,
@@ -171,10 +187,10 @@ impl DbShard {
     fn lookup(&mut self, key: &[u8], now_ms: u64, record_access: bool) -> Option<&mut Entry> {
         match self.dict.lookup_mut(key, |e| e.is_expired(now_ms)) {
             Lookup::Missing => None,
-            Lookup::Removed(k, entry) => {
-                self.expires.update(&k, entry.expires_at, 0);
+            Lookup::Removed(entry) => {
+                self.expires.update(entry.key(), entry.deadline(), 0);
                 self.expired_keys += 1;
-                self.changes.expired(&self.switch, &k);
+                self.changes.expired(&self.switch, entry.key());
                 None
             }
             Lookup::Live(entry) => {
@@ -206,20 +222,33 @@ impl DbShard {
         if value.can_serve_blocked() {
             self.signal_ready(key);
         }
-        let mut entry = Entry::new(value);
-        entry.expires_at = expires_at;
-        entry.lfu_minutes = evict::lfu_minutes(now_ms);
-        entry.accessed = evict::lru_clock(now_ms);
-        let lfu = self.access.policy().is_lfu();
-        let old = self.dict.insert(key, entry);
+        let access = self.access.new_access(now_ms);
+        self.put_new(key, Entry::new(key, value, expires_at, access), now_ms);
+    }
+
+    /// `set` for a string value, stored in the entry itself.
+    pub fn set_string(&mut self, key: &[u8], bytes: &[u8], expires_at: u64, now_ms: u64) {
+        let access = self.access.new_access(now_ms);
+        self.put_new(
+            key,
+            Entry::new_string(key, bytes, expires_at, access),
+            now_ms,
+        );
+    }
+
+    /// Stores a new `entry` for `key`, replacing whatever was there.
+    fn put_new(&mut self, key: &[u8], entry: Entry, now_ms: u64) {
+        let expires_at = entry.deadline();
+        let old = self.dict.insert(entry);
         // Replacing a key past its deadline: it expired first, as when
         // Redis looks it up for writing, and this one is new.
         let replaced_expired = old.as_ref().is_some_and(|e| e.is_expired(now_ms));
-        if let (true, false, Some(old)) = (lfu, replaced_expired, old.as_ref()) {
-            // Under LFU an overwritten key keeps its frequency, as in Redis.
-            if let Some(new) = self.dict.get_mut(key) {
-                new.frequency = old.frequency;
-                new.lfu_minutes = old.lfu_minutes;
+        if let (false, Some(old)) = (replaced_expired, old.as_ref()) {
+            if self.access.policy().is_lfu() {
+                // Under LFU an overwritten key keeps its frequency, as in Redis.
+                if let Some(new) = self.dict.get_mut(key) {
+                    new.set_access(old.access());
+                }
             }
         }
         if replaced_expired {
@@ -229,31 +258,33 @@ impl DbShard {
         if old.is_none() || replaced_expired {
             self.notify(class::NEW, "new", key);
         }
-        let old_deadline = old.map(|e| e.expires_at).unwrap_or(0);
+        let old_deadline = old.map(|e| e.deadline()).unwrap_or(0);
         self.expires.update(key, old_deadline, expires_at);
         self.touch(key);
     }
 
-    /// Inserts a whole entry (RENAME, MOVE, COPY keep deadlines and access data).
-    pub fn put_entry(&mut self, key: &[u8], entry: Entry) {
-        if entry.value.can_serve_blocked() {
-            self.signal_ready(key);
+    /// Inserts a whole entry under its own key (RENAME, MOVE, COPY keep
+    /// deadlines and access data).
+    pub fn put_entry(&mut self, entry: Entry) {
+        let key: Box<[u8]> = Box::from(entry.key());
+        if entry.can_serve_blocked() {
+            self.signal_ready(&key);
         }
-        let deadline = entry.expires_at;
-        let old = self.dict.insert(key, entry);
+        let deadline = entry.deadline();
+        let old = self.dict.insert(entry);
         if old.is_none() {
-            self.notify(class::NEW, "new", key);
+            self.notify(class::NEW, "new", &key);
         }
-        let old_deadline = old.map(|old| old.expires_at).unwrap_or(0);
-        self.expires.update(key, old_deadline, deadline);
-        self.touch(key);
+        let old_deadline = old.map(|old| old.deadline()).unwrap_or(0);
+        self.expires.update(&key, old_deadline, deadline);
+        self.touch(&key);
     }
 
     /// Removes a live key and returns its entry.
     pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
         self.get_live(key, now_ms)?;
-        let (k, entry) = self.dict.remove_entry(key)?;
-        self.expires.update(&k, entry.expires_at, 0);
+        let entry = self.dict.remove(key)?;
+        self.expires.update(key, entry.deadline(), 0);
         self.touch(key);
         Some(entry)
     }
@@ -261,13 +292,13 @@ impl DbShard {
     /// Removes `key` to free memory: watchers and trackers are told (a change
     /// by the server) and `evicted` is logged. Returns the bytes estimated freed.
     pub fn evict(&mut self, key: &[u8]) -> Option<usize> {
-        let (k, entry) = self.dict.remove_entry(key)?;
-        self.expires.update(&k, entry.expires_at, 0);
+        let entry = self.dict.remove(key)?;
+        self.expires.update(key, entry.deadline(), 0);
         self.evicted_keys += 1;
-        self.touch_watchers(&k);
-        self.changes.modified(&self.switch, &k, true);
-        self.notify(class::EVICTED, "evicted", &k);
-        Some(entry.approx_bytes(k.len()))
+        self.touch_watchers(key);
+        self.changes.modified(&self.switch, key, true);
+        self.notify(class::EVICTED, "evicted", key);
+        Some(entry.approx_bytes())
     }
 
     /// A volatile key picked at random (volatile eviction policies).
@@ -285,7 +316,8 @@ impl DbShard {
         let Some(entry) = self.get_live(key, now_ms) else {
             return false;
         };
-        let old = std::mem::replace(&mut entry.expires_at, expires_at);
+        let old = entry.deadline();
+        entry.set_deadline(expires_at);
         self.expires.update(key, old, expires_at);
         self.touch(key);
         true
@@ -300,7 +332,7 @@ impl DbShard {
                 break;
             };
             if let Some(entry) = self.dict.get(&key) {
-                if entry.expires_at == deadline {
+                if entry.deadline() == deadline {
                     self.dict.remove(&key);
                     self.expired_keys += 1;
                     self.changes.expired(&self.switch, &key);
@@ -418,7 +450,7 @@ impl DbShard {
 
     /// FLUSHDB/SWAPDB: every watched key that exists here (or will exist,
     /// in `replacement`) counts as changed.
-    pub fn touch_all_watched(&mut self, replacement: Option<&Dict<Entry>>) {
+    pub fn touch_all_watched(&mut self, replacement: Option<&Table<Entry>>) {
         if self.watched.is_empty() {
             return;
         }
@@ -774,6 +806,19 @@ impl<'a> Locked<'a> {
     }
 }
 
+/// `pick` applied to the `Value` an entry holds. The picks are for
+/// aggregates (strings have their own paths, `KeyView::read_string` and
+/// friends), so an entry holding an inline string is simply the wrong type.
+fn pick_in<T: ?Sized>(
+    entry: &mut Entry,
+    pick: impl FnOnce(&mut Value) -> Result<&mut T, WrongType>,
+) -> Result<&mut T, WrongType> {
+    match entry.value_mut() {
+        Some(value) => pick(value),
+        None => Err(WrongType),
+    }
+}
+
 /// The keyspace as one command sees it: the locked shards plus the current
 /// database and time.
 pub struct KeyView<'a, 'k> {
@@ -805,6 +850,16 @@ impl<'a, 'k> KeyView<'a, 'k> {
         key: &[u8],
         pick: impl FnOnce(&mut Value) -> Result<&mut T, WrongType>,
     ) -> Result<Option<&mut T>, WrongType> {
+        match self.lookup_entry(key) {
+            None => Ok(None),
+            Some(entry) => pick_in(entry, pick).map(Some),
+        }
+    }
+
+    /// The live entry at `key` for a command that reads it (Redis's
+    /// `lookupKeyRead`): counted as a keyspace hit or a miss, its access
+    /// time updated.
+    pub fn lookup_entry(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now_ms;
         let index = self.keyspace.shard_index(key);
         let db = self.db;
@@ -814,19 +869,16 @@ impl<'a, 'k> KeyView<'a, 'k> {
             if !table.contains_live(key, now) {
                 self.misses += 1;
                 table.notify(class::KEY_MISS, "keymiss", key);
-                return Ok(None);
+                return None;
             }
         }
-        match self.locked.shard(index).dbs[db].get_live(key, now) {
-            None => {
-                self.misses += 1;
-                Ok(None)
-            }
-            Some(entry) => {
-                self.hits += 1;
-                pick(&mut entry.value).map(Some)
-            }
+        let found = self.locked.shard(index).dbs[db].get_live(key, now);
+        if found.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
         }
+        found
     }
 
     /// Records a keyspace notification about `key` in the current database
@@ -886,7 +938,7 @@ impl<'a, 'k> KeyView<'a, 'k> {
     /// The values of several keys at once, for a command that reads them
     /// all (SINTER, ZUNION...): each lookup counts as a hit or a miss and
     /// expires the key if it is due, as `lookup_read` does.
-    pub fn lookup_read_many<'v>(&'v mut self, keys: &[&[u8]]) -> Vec<Option<&'v Value>> {
+    pub fn lookup_read_many<'v>(&'v mut self, keys: &[&[u8]]) -> Vec<Option<Contents<'v>>> {
         for key in keys {
             let now = self.now_ms;
             let table = self.table(key);
@@ -905,7 +957,7 @@ impl<'a, 'k> KeyView<'a, 'k> {
                 let index = this.keyspace.shard_index(key);
                 this.locked.shard_ref(index).dbs[db]
                     .get_ref(key, now)
-                    .map(|e| &e.value)
+                    .map(Entry::contents)
             })
             .collect()
     }
@@ -930,6 +982,30 @@ impl<'a, 'k> KeyView<'a, 'k> {
         self.table(key).set(key, value, expires_at, now)
     }
 
+    /// `set` for a string, stored in the entry itself.
+    pub fn set_string(&mut self, key: &[u8], bytes: &[u8], expires_at: u64) {
+        let now = self.now_ms;
+        self.table(key).set_string(key, bytes, expires_at, now)
+    }
+
+    /// The string at `key` for a command that reads it (`lookupKeyRead`:
+    /// counted as a hit or a miss); WRONGTYPE for an aggregate.
+    pub fn read_string(&mut self, key: &[u8]) -> Result<Option<&[u8]>, WrongType> {
+        match self.lookup_entry(key) {
+            None => Ok(None),
+            Some(entry) => entry.string().map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// The string at `key` for a command about to write it (no hit or miss
+    /// counted); WRONGTYPE for an aggregate.
+    pub fn write_string(&mut self, key: &[u8]) -> Result<Option<&[u8]>, WrongType> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(entry) => entry.string().map(Some).ok_or(WrongType),
+        }
+    }
+
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let now = self.now_ms;
         self.table(key).remove(key, now)
@@ -948,7 +1024,7 @@ impl<'a, 'k> KeyView<'a, 'k> {
     ) -> Result<Option<&mut T>, WrongType> {
         match self.get(key) {
             None => Ok(None),
-            Some(entry) => pick(&mut entry.value).map(Some),
+            Some(entry) => pick_in(entry, pick).map(Some),
         }
     }
 
@@ -962,12 +1038,12 @@ impl<'a, 'k> KeyView<'a, 'k> {
         match self.peek(key) {
             None => return Ok(None),
             Some(entry) => {
-                pick(&mut entry.value)?;
+                pick_in(entry, &pick)?;
             }
         }
         match self.get_for_write(key) {
             None => Ok(None),
-            Some(entry) => pick(&mut entry.value).map(Some),
+            Some(entry) => pick_in(entry, pick).map(Some),
         }
     }
 
@@ -990,9 +1066,7 @@ impl<'a, 'k> KeyView<'a, 'k> {
 
     /// Deletes `key` if it holds an empty aggregate (Redis never keeps one). True if deleted.
     pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
-        let empty = self
-            .peek(key)
-            .is_some_and(|e| e.value.aggregate_len() == Some(0));
+        let empty = self.peek(key).is_some_and(|e| e.aggregate_len() == Some(0));
         if empty {
             self.remove(key);
         }

@@ -17,6 +17,7 @@
 //!
 //! This module knows values only: no keys, no TTLs, no commands.
 
+use super::entry::Contents;
 use super::hash::Hash;
 use super::set::Set;
 use super::value::{EncodingLimits, List, Value};
@@ -92,8 +93,16 @@ pub fn crc64(bytes: &[u8]) -> u64 {
 // ---- writing ----------------------------------------------------------------------
 
 /// The DUMP payload of `value`.
-pub fn dump(value: &Value) -> Vec<u8> {
+pub fn dump(contents: Contents<'_>) -> Vec<u8> {
     let mut out = Vec::new();
+    let value = match contents {
+        Contents::Str(bytes) => {
+            out.push(TYPE_STRING);
+            put_string(&mut out, bytes);
+            return finish_dump(out);
+        }
+        Contents::Aggregate(value) => value,
+    };
     match value {
         Value::Str(bytes) => {
             out.push(TYPE_STRING);
@@ -116,7 +125,7 @@ pub fn dump(value: &Value) -> Vec<u8> {
                 }
             }
         },
-        Value::Hash(hash) => match &**hash {
+        Value::Hash(hash) => match hash {
             Hash::Listpack(_) => {
                 out.push(TYPE_HASH_LISTPACK);
                 let mut lp = ListpackWriter::default();
@@ -156,6 +165,11 @@ pub fn dump(value: &Value) -> Vec<u8> {
             }
         },
     }
+    finish_dump(out)
+}
+
+/// Appends the RDB version and the checksum that end every DUMP payload.
+fn finish_dump(mut out: Vec<u8>) -> Vec<u8> {
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -584,7 +598,7 @@ fn build_hash(pairs: Vec<(Vec<u8>, Vec<u8>)>, limits: &EncodingLimits) -> Option
             return None;
         }
     }
-    Some(Value::Hash(Box::new(hash)))
+    Some(Value::Hash(hash))
 }
 
 fn build_zset(mut items: Vec<(Vec<u8>, f64)>, limits: &EncodingLimits) -> Option<Value> {
@@ -791,7 +805,7 @@ mod tests {
     }
 
     fn round_trip(value: Value) -> Value {
-        restore(&dump(&value), &limits()).expect("restores")
+        restore(&dump(Contents::Aggregate(&value)), &limits()).expect("restores")
     }
 
     #[test]
@@ -821,7 +835,7 @@ mod tests {
             hash.insert(i.to_string().as_bytes(), b"v", &limits());
         }
         hash.insert(b"long", &[b'x'; 5000], &EncodingLimits::default());
-        match round_trip(Value::Hash(Box::new(hash.clone()))) {
+        match round_trip(Value::Hash(hash.clone())) {
             Value::Hash(back) => {
                 assert_eq!(back.len(), hash.len());
                 assert_eq!(back.get(b"70000"), Some(&b"v"[..]));
@@ -852,7 +866,7 @@ mod tests {
 
     #[test]
     fn damaged_payloads_are_refused() {
-        let good = dump(&Value::Str(b"value".to_vec()));
+        let good = dump(Contents::Str(b"value"));
         let mut flipped = good.clone();
         flipped[2] ^= 1;
         assert_eq!(

@@ -8,8 +8,9 @@
 //! a packed `Listpack` (`listpack`) or a skiplist with a member index
 //! (`skiplist`). Conversions go one way, small to large, as in Redis.
 //! Lists are a `VecDeque` of elements (Redis 7.0 calls every list a
-//! `quicklist`). Aggregates are boxed so a `Value`, and so every string
-//! key's entry, stays the size of a string's `Vec` plus a tag.
+//! `quicklist`). Aggregates are boxed so a `Value` stays the size of a
+//! string's `Vec` (24 bytes), which is what a keyspace entry holding one
+//! spends on it (`entry.rs`; short strings live in the entry itself).
 //!
 //! Nothing here knows about shards, locks or commands.
 
@@ -52,7 +53,7 @@ pub type List = VecDeque<Box<[u8]>>;
 pub enum Value {
     Str(Vec<u8>),
     List(Box<List>),
-    Hash(Box<Hash>),
+    Hash(Hash),
     Set(Box<Set>),
     SortedSet(Box<ZSet>),
 }
@@ -72,15 +73,7 @@ impl Value {
     /// The name OBJECT ENCODING answers, following Redis 7.0's rules.
     pub fn encoding_name(&self) -> &'static str {
         match self {
-            Value::Str(bytes) => {
-                if bytes.len() <= 20 && crate::util::parse_i64(bytes).is_some() {
-                    "int"
-                } else if bytes.len() <= 44 {
-                    "embstr"
-                } else {
-                    "raw"
-                }
-            }
+            Value::Str(bytes) => string_encoding(bytes),
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
@@ -128,7 +121,7 @@ impl Value {
 
     pub fn as_hash_mut(&mut self) -> Result<&mut Hash, WrongType> {
         match self {
-            Value::Hash(h) => Ok(&mut **h),
+            Value::Hash(h) => Ok(h),
             _ => Err(WrongType),
         }
     }
@@ -148,40 +141,13 @@ impl Value {
     }
 }
 
-/// One key's record: its value, its deadline, and its last access.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub value: Value,
-    /// Absolute deadline in Unix milliseconds; 0 means no expiry.
-    pub expires_at: u64,
-    /// Last access on the eviction module's millisecond clock (LRU, OBJECT IDLETIME).
-    pub accessed: u32,
-    /// Redis's logarithmic access counter (LFU, OBJECT FREQ).
-    pub frequency: u8,
-    /// When `frequency` last decayed, in minutes (wrapping, as in Redis).
-    pub lfu_minutes: u16,
-}
-
-impl Entry {
-    pub fn new(value: Value) -> Self {
-        Entry {
-            value,
-            expires_at: 0,
-            accessed: 0,
-            frequency: super::evict::LFU_INIT_VAL,
-            lfu_minutes: 0,
-        }
-    }
-
-    /// Estimated bytes this entry occupies under a key of `key_len` bytes:
-    /// the key, the value's payload and the bookkeeping (table node, entry
-    /// record, allocation headers). MEMORY USAGE answers it; eviction counts it.
-    pub fn approx_bytes(&self, key_len: usize) -> usize {
-        const BOOKKEEPING: usize = std::mem::size_of::<Entry>() + 48;
-        key_len + self.value.approx_size() + BOOKKEEPING
-    }
-
-    pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at != 0 && self.expires_at <= now_ms
+/// The name OBJECT ENCODING answers for a string, following Redis 7.0's rules.
+pub fn string_encoding(bytes: &[u8]) -> &'static str {
+    if bytes.len() <= 20 && crate::util::parse_i64(bytes).is_some() {
+        "int"
+    } else if bytes.len() <= 44 {
+        "embstr"
+    } else {
+        "raw"
     }
 }

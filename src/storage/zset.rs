@@ -279,6 +279,7 @@ impl ZSet {
         if let ZSet::Listpack(lp) = self {
             if lp.len() / 2 + 1 > limits.zset_max_listpack_entries
                 || member.len() > limits.zset_max_listpack_value
+                || !lp.has_room_for(member.len() + 20)
             {
                 self.convert_to_skiplist();
             } else {

@@ -8,6 +8,7 @@ use super::keys::{scan_collection, write_scan_reply, ScanOptions};
 use super::{parse_int, sampling, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
+use crate::storage::Entry;
 use crate::storage::{class, Hash, Value};
 use crate::util::c_numbers::{self, IncrementError};
 
@@ -26,7 +27,7 @@ fn set_pairs(ctx: &mut Ctx, args: Args) -> Result<i64, CommandError> {
     let limits = ctx.limits();
     let hash = ctx
         .keys
-        .write_or_create_as(&args[1], Value::as_hash_mut, new_hash)?;
+        .write_or_create_as(&args[1], Entry::as_hash_mut, new_hash)?;
     let mut added = 0;
     let mut i = 2;
     while i + 1 < args.len() {
@@ -56,7 +57,7 @@ pub fn hmset(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn hsetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
     let limits = ctx.limits();
-    if let Some(hash) = ctx.keys.read_as(&args[1], Value::as_hash_mut)? {
+    if let Some(hash) = ctx.keys.read_as(&args[1], Entry::as_hash_mut)? {
         if hash.contains(&args[2]) {
             ctx.reply.integer(0);
             return Ok(());
@@ -64,7 +65,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
     }
     let hash = ctx
         .keys
-        .write_or_create_as(&args[1], Value::as_hash_mut, new_hash)?;
+        .write_or_create_as(&args[1], Entry::as_hash_mut, new_hash)?;
     hash.insert(&args[2], &args[3], &limits);
     ctx.reply.integer(1);
     ctx.notify(class::HASH, "hset", &args[1]);
@@ -74,7 +75,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn hget(ctx: &mut Ctx, args: Args) -> CommandResult {
     match ctx
         .keys
-        .lookup_read(&args[1], Value::as_hash_mut)?
+        .lookup_read(&args[1], Entry::as_hash_mut)?
         .and_then(|hash| hash.get(&args[2]))
     {
         Some(value) => ctx.reply.bulk(value),
@@ -85,7 +86,7 @@ pub fn hget(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn hmget(ctx: &mut Ctx, args: Args) -> CommandResult {
     let fields = args.from(2);
-    let hash = ctx.keys.lookup_read(&args[1], Value::as_hash_mut)?;
+    let hash = ctx.keys.lookup_read(&args[1], Entry::as_hash_mut)?;
     let hash: Option<&Hash> = hash.map(|h| &*h);
     ctx.reply.array_len(fields.len());
     for field in fields.iter() {
@@ -103,7 +104,7 @@ pub fn hdel(ctx: &mut Ctx, args: Args) -> CommandResult {
         &args[1],
         args.from(2),
         &super::MemberRemoval {
-            pick: Value::as_hash_mut,
+            pick: Entry::as_hash_mut,
             contains: Hash::contains,
             remove: Hash::remove,
             event_class: class::HASH,
@@ -117,7 +118,7 @@ pub fn hdel(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn hlen(ctx: &mut Ctx, args: Args) -> CommandResult {
     let len = ctx
         .keys
-        .lookup_read(&args[1], Value::as_hash_mut)?
+        .lookup_read(&args[1], Entry::as_hash_mut)?
         .map_or(0, |h| h.len());
     ctx.reply.integer(len as i64);
     Ok(())
@@ -126,7 +127,7 @@ pub fn hlen(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn hstrlen(ctx: &mut Ctx, args: Args) -> CommandResult {
     let len = ctx
         .keys
-        .lookup_read(&args[1], Value::as_hash_mut)?
+        .lookup_read(&args[1], Entry::as_hash_mut)?
         .and_then(|h| h.get(&args[2]).map(|v| v.len()))
         .unwrap_or(0);
     ctx.reply.integer(len as i64);
@@ -136,7 +137,7 @@ pub fn hstrlen(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn hexists(ctx: &mut Ctx, args: Args) -> CommandResult {
     let exists = ctx
         .keys
-        .lookup_read(&args[1], Value::as_hash_mut)?
+        .lookup_read(&args[1], Entry::as_hash_mut)?
         .is_some_and(|h| h.contains(&args[2]));
     ctx.reply.integer(i64::from(exists));
     Ok(())
@@ -151,7 +152,7 @@ enum Halves {
 }
 
 fn get_all(ctx: &mut Ctx, args: Args, halves: Halves) -> CommandResult {
-    let Some(hash) = ctx.keys.lookup_read(&args[1], Value::as_hash_mut)? else {
+    let Some(hash) = ctx.keys.lookup_read(&args[1], Entry::as_hash_mut)? else {
         match halves {
             Halves::Both => ctx.reply.map_len(0),
             _ => ctx.reply.array_len(0),
@@ -191,7 +192,7 @@ pub fn hincrby(ctx: &mut Ctx, args: Args) -> CommandResult {
     let limits = ctx.limits();
     let hash = ctx
         .keys
-        .write_or_create_as(&args[1], Value::as_hash_mut, new_hash)?;
+        .write_or_create_as(&args[1], Entry::as_hash_mut, new_hash)?;
     let current = match hash.get(&args[2]) {
         None => 0,
         Some(text) => crate::util::parse_i64(text)
@@ -216,7 +217,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
     let limits = ctx.limits();
     let hash = ctx
         .keys
-        .write_or_create_as(&args[1], Value::as_hash_mut, new_hash)?;
+        .write_or_create_as(&args[1], Entry::as_hash_mut, new_hash)?;
     let text =
         c_numbers::increment(hash.get(&args[2]), &args[3], true).map_err(|error| match error {
             IncrementError::BadCurrent => CommandError::err("hash value is not a float"),
@@ -232,7 +233,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn hrandfield(ctx: &mut Ctx, args: Args) -> CommandResult {
     let Some((count, with_values)) = super::parse_random_count(args, "withvalues")? else {
-        match ctx.keys.lookup_read(&args[1], Value::as_hash_mut)? {
+        match ctx.keys.lookup_read(&args[1], Entry::as_hash_mut)? {
             None => ctx.reply.null(),
             Some(hash) => {
                 let mut rng = rand::rng();
@@ -244,7 +245,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         return Ok(());
     };
-    let Some(hash) = ctx.keys.lookup_read(&args[1], Value::as_hash_mut)? else {
+    let Some(hash) = ctx.keys.lookup_read(&args[1], Entry::as_hash_mut)? else {
         ctx.reply.array_len(0);
         return Ok(());
     };
@@ -281,7 +282,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn hscan(ctx: &mut Ctx, args: Args) -> CommandResult {
     let options = ScanOptions::parse(args, 2, false)?;
-    let Some(hash) = ctx.keys.lookup_read(&args[1], Value::as_hash_mut)? else {
+    let Some(hash) = ctx.keys.lookup_read(&args[1], Entry::as_hash_mut)? else {
         write_scan_reply::<&[u8]>(ctx, 0, &[]);
         return Ok(());
     };

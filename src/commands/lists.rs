@@ -11,6 +11,7 @@
 use super::{parse_int, parse_timeout, Ctx, MultiPopArgs};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
+use crate::storage::Entry;
 use crate::storage::{class, List, Value};
 use crate::util::eq_ignore_case;
 
@@ -105,7 +106,7 @@ fn resolve_index(index: i64, len: usize) -> Option<usize> {
 fn push(ctx: &mut Ctx, args: Args, end: End, only_existing: bool) -> CommandResult {
     let key = &args[1];
     let list = if only_existing {
-        match ctx.keys.write_as(key, Value::as_list_mut)? {
+        match ctx.keys.write_as(key, Entry::as_list_mut)? {
             Some(list) => list,
             None => {
                 ctx.reply.integer(0);
@@ -114,7 +115,7 @@ fn push(ctx: &mut Ctx, args: Args, end: End, only_existing: bool) -> CommandResu
         }
     } else {
         ctx.keys
-            .write_or_create_as(key, Value::as_list_mut, new_list)?
+            .write_or_create_as(key, Entry::as_list_mut, new_list)?
     };
     for element in args.from(2).iter() {
         push_end(list, end, element.into());
@@ -154,7 +155,7 @@ fn pop_and_answer(
     count: usize,
     answer: impl FnOnce(&mut Ctx, Vec<Box<[u8]>>),
 ) -> Result<bool, CommandError> {
-    let Some(list) = ctx.keys.write_as(key, Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.write_as(key, Entry::as_list_mut)? else {
         return Ok(false);
     };
     let take = count.min(list.len());
@@ -201,7 +202,7 @@ fn pop(ctx: &mut Ctx, args: Args, end: End) -> CommandResult {
     let count = parse_pop_count(count_arg)?;
     if count == 0 {
         // Redis answers an empty array for an existing key, null for a missing one.
-        match ctx.keys.read_as(key, Value::as_list_mut)? {
+        match ctx.keys.read_as(key, Entry::as_list_mut)? {
             Some(_) => ctx.reply.array_len(0),
             None => ctx.reply.null_array(),
         }
@@ -237,7 +238,7 @@ fn first_nonempty<'k>(
     keys: impl Iterator<Item = &'k [u8]>,
 ) -> Result<Option<&'k [u8]>, CommandError> {
     for key in keys {
-        if let Some(list) = ctx.keys.read_as(key, Value::as_list_mut)? {
+        if let Some(list) = ctx.keys.read_as(key, Entry::as_list_mut)? {
             if !list.is_empty() {
                 return Ok(Some(key));
             }
@@ -334,13 +335,13 @@ fn move_element(
     from: End,
     to: End,
 ) -> Result<bool, CommandError> {
-    if ctx.keys.read_as(source, Value::as_list_mut)?.is_none() {
+    if ctx.keys.read_as(source, Entry::as_list_mut)?.is_none() {
         return Ok(false);
     }
-    ctx.keys.read_as(destination, Value::as_list_mut)?;
+    ctx.keys.read_as(destination, Entry::as_list_mut)?;
     // Redis pops, pushes, answers, then deletes an emptied source; its
     // events come in that order too: the push's, the reply, the pop's, `del`.
-    let Some(list) = ctx.keys.write_as(source, Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.write_as(source, Entry::as_list_mut)? else {
         return Ok(false);
     };
     let Some(element) = pop_end(list, from) else {
@@ -352,7 +353,7 @@ fn move_element(
         release_slack(list);
         let list = ctx
             .keys
-            .write_or_create_as(destination, Value::as_list_mut, new_list)?;
+            .write_or_create_as(destination, Entry::as_list_mut, new_list)?;
         push_end(list, to, element.clone());
     }
     ctx.keys.signal_ready(destination);
@@ -417,7 +418,7 @@ pub fn brpoplpush(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn llen(ctx: &mut Ctx, args: Args) -> CommandResult {
     let len = ctx
         .keys
-        .lookup_read(&args[1], Value::as_list_mut)?
+        .lookup_read(&args[1], Entry::as_list_mut)?
         .map_or(0, |l| l.len());
     ctx.reply.integer(len as i64);
     Ok(())
@@ -427,7 +428,7 @@ pub fn lindex(ctx: &mut Ctx, args: Args) -> CommandResult {
     let index = parse_int(&args[2])?;
     let element = ctx
         .keys
-        .lookup_read(&args[1], Value::as_list_mut)?
+        .lookup_read(&args[1], Entry::as_list_mut)?
         .and_then(|list| resolve_index(index, list.len()).and_then(|i| list.get(i)));
     match element {
         Some(element) => ctx.reply.bulk(element),
@@ -439,7 +440,7 @@ pub fn lindex(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn lrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     let start = parse_int(&args[2])?;
     let stop = parse_int(&args[3])?;
-    let Some(list) = ctx.keys.lookup_read(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.lookup_read(&args[1], Entry::as_list_mut)? else {
         ctx.reply.array_len(0);
         return Ok(());
     };
@@ -501,7 +502,7 @@ fn parse_position_query(args: Args) -> Result<PositionQuery, CommandError> {
 pub fn lpos(ctx: &mut Ctx, args: Args) -> CommandResult {
     let query = parse_position_query(args)?;
     let element = &args[2];
-    let Some(list) = ctx.keys.lookup_read(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.lookup_read(&args[1], Entry::as_list_mut)? else {
         match query.count {
             Some(_) => ctx.reply.array_len(0),
             None => ctx.reply.null(),
@@ -567,7 +568,7 @@ pub fn lpos(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn lset(ctx: &mut Ctx, args: Args) -> CommandResult {
     let index = parse_int(&args[2])?;
-    let Some(list) = ctx.keys.write_as(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.write_as(&args[1], Entry::as_list_mut)? else {
         return Err(CommandError::NoSuchKey);
     };
     let slot = resolve_index(index, list.len())
@@ -589,7 +590,7 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> CommandResult {
     };
     let pivot = &args[3];
     // Look before writing: a missing pivot changes nothing (and WATCH sees no change).
-    let Some(list) = ctx.keys.read_as(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.read_as(&args[1], Entry::as_list_mut)? else {
         ctx.reply.integer(0);
         return Ok(());
     };
@@ -597,7 +598,7 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.integer(-1);
         return Ok(());
     };
-    let Some(list) = ctx.keys.write_as(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.write_as(&args[1], Entry::as_list_mut)? else {
         ctx.reply.integer(0);
         return Ok(());
     };
@@ -612,7 +613,7 @@ pub fn linsert(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn lrem(ctx: &mut Ctx, args: Args) -> CommandResult {
     let count = parse_int(&args[2])?;
     let element = &args[3];
-    let Some(list) = ctx.keys.read_as(&args[1], Value::as_list_mut)? else {
+    let Some(list) = ctx.keys.read_as(&args[1], Entry::as_list_mut)? else {
         ctx.reply.integer(0);
         return Ok(());
     };
@@ -639,7 +640,7 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
     }
     if removed > 0 {
-        if let Some(list) = ctx.keys.write_as(&args[1], Value::as_list_mut)? {
+        if let Some(list) = ctx.keys.write_as(&args[1], Entry::as_list_mut)? {
             let mut index = 0;
             list.retain(|_| {
                 let keep = !remove[index];
@@ -660,7 +661,7 @@ pub fn lrem(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn ltrim(ctx: &mut Ctx, args: Args) -> CommandResult {
     let start = parse_int(&args[2])?;
     let stop = parse_int(&args[3])?;
-    if let Some(list) = ctx.keys.write_as(&args[1], Value::as_list_mut)? {
+    if let Some(list) = ctx.keys.write_as(&args[1], Entry::as_list_mut)? {
         match resolve_range(start, stop, list.len()) {
             None => list.clear(),
             Some((from, to)) => {

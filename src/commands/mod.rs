@@ -31,6 +31,7 @@ use crate::protocol::{Args, ReplyWriter};
 use crate::server::blocking;
 use crate::server::client::{Client, ReplyMode};
 use crate::server::Shared;
+use crate::storage::Entry;
 use crate::storage::{class, KeyView, Locked, Value, WrongType};
 pub use table::{CommandSpec, CommandTable, LockMode};
 
@@ -561,7 +562,7 @@ pub fn parse_random_count(
 /// How one family removes members (HDEL, SREM, ZREM): how to reach its
 /// value, test and remove a member, and the event a removal sends.
 pub struct MemberRemoval<T: ?Sized> {
-    pub pick: fn(&mut Value) -> Result<&mut T, WrongType>,
+    pub pick: fn(&mut Entry) -> Result<&mut T, WrongType>,
     pub contains: fn(&T, &[u8]) -> bool,
     pub remove: fn(&mut T, &[u8]) -> bool,
     pub event_class: u32,
@@ -607,7 +608,7 @@ pub fn store_result(
     event: (u32, &'static str),
     answer_first: bool,
 ) {
-    let size = result.aggregate_len().unwrap_or(0);
+    let size = result.contents().aggregate_len().unwrap_or(0);
     if answer_first {
         ctx.reply.integer(size as i64);
     }

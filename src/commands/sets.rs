@@ -12,6 +12,7 @@ use super::keys::{scan_collection, write_scan_reply, ScanOptions};
 use super::{parse_int, parse_range_int, sampling, Ctx};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
+use crate::storage::Entry;
 use crate::storage::{class, Contents, EncodingLimits, Set, Value};
 
 fn new_set_for(member: &[u8]) -> impl FnOnce() -> Value + '_ {
@@ -30,7 +31,7 @@ pub fn sadd(ctx: &mut Ctx, args: Args) -> CommandResult {
     let limits = ctx.limits();
     let set = ctx
         .keys
-        .write_or_create_as(&args[1], Value::as_set_mut, new_set_for(&args[2]))?;
+        .write_or_create_as(&args[1], Entry::as_set_mut, new_set_for(&args[2]))?;
     let added = args
         .from(2)
         .iter()
@@ -49,7 +50,7 @@ pub fn srem(ctx: &mut Ctx, args: Args) -> CommandResult {
         &args[1],
         args.from(2),
         &super::MemberRemoval {
-            pick: Value::as_set_mut,
+            pick: Entry::as_set_mut,
             contains: Set::contains,
             remove: Set::remove,
             event_class: class::SET,
@@ -63,7 +64,7 @@ pub fn srem(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn scard(ctx: &mut Ctx, args: Args) -> CommandResult {
     let len = ctx
         .keys
-        .lookup_read(&args[1], Value::as_set_mut)?
+        .lookup_read(&args[1], Entry::as_set_mut)?
         .map_or(0, |s| s.len());
     ctx.reply.integer(len as i64);
     Ok(())
@@ -72,14 +73,14 @@ pub fn scard(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn sismember(ctx: &mut Ctx, args: Args) -> CommandResult {
     let found = ctx
         .keys
-        .lookup_read(&args[1], Value::as_set_mut)?
+        .lookup_read(&args[1], Entry::as_set_mut)?
         .is_some_and(|s| s.contains(&args[2]));
     ctx.reply.integer(i64::from(found));
     Ok(())
 }
 
 pub fn smismember(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let set = ctx.keys.lookup_read(&args[1], Value::as_set_mut)?;
+    let set = ctx.keys.lookup_read(&args[1], Entry::as_set_mut)?;
     let set: Option<&Set> = set.map(|s| &*s);
     let members = args.from(2);
     ctx.reply.array_len(members.len());
@@ -91,7 +92,7 @@ pub fn smismember(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn smembers(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let members: Vec<Vec<u8>> = match ctx.keys.lookup_read(&args[1], Value::as_set_mut)? {
+    let members: Vec<Vec<u8>> = match ctx.keys.lookup_read(&args[1], Entry::as_set_mut)? {
         Some(set) => set.iter().map(|m| m.into_owned()).collect(),
         None => Vec::new(),
     };
@@ -116,7 +117,7 @@ pub fn srandmember(ctx: &mut Ctx, args: Args) -> CommandResult {
         2 => {
             let member = ctx
                 .keys
-                .lookup_read(&args[1], Value::as_set_mut)?
+                .lookup_read(&args[1], Entry::as_set_mut)?
                 .and_then(|set| set.random_member(&mut rand::rng()));
             match member {
                 Some(member) => ctx.reply.bulk(&member),
@@ -125,7 +126,7 @@ pub fn srandmember(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         3 => {
             let count = parse_range_int(&args[2], -i64::MAX, i64::MAX)?;
-            let members = match ctx.keys.lookup_read(&args[1], Value::as_set_mut)? {
+            let members = match ctx.keys.lookup_read(&args[1], Entry::as_set_mut)? {
                 Some(set) => sample_members(set, count),
                 None => Vec::new(),
             };
@@ -143,7 +144,7 @@ pub fn spop(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
     match args.len() {
         2 => {
-            let Some(set) = ctx.keys.write_as(key, Value::as_set_mut)? else {
+            let Some(set) = ctx.keys.write_as(key, Entry::as_set_mut)? else {
                 ctx.reply.null();
                 return Ok(());
             };
@@ -167,7 +168,7 @@ pub fn spop(ctx: &mut Ctx, args: Args) -> CommandResult {
                 .filter(|n| *n >= 0)
                 .ok_or_else(|| CommandError::err("value is out of range, must be positive"))?;
             let limits = ctx.limits();
-            let Some(set) = ctx.keys.write_as(key, Value::as_set_mut)? else {
+            let Some(set) = ctx.keys.write_as(key, Entry::as_set_mut)? else {
                 ctx.reply.set_len(0);
                 return Ok(());
             };
@@ -203,19 +204,19 @@ pub fn smove(ctx: &mut Ctx, args: Args) -> CommandResult {
         ctx.reply.integer(0);
         return Ok(());
     }
-    ctx.keys.read_as(source, Value::as_set_mut)?;
-    ctx.keys.read_as(destination, Value::as_set_mut)?;
+    ctx.keys.read_as(source, Entry::as_set_mut)?;
+    ctx.keys.read_as(destination, Entry::as_set_mut)?;
     if source == destination {
         let found = ctx
             .keys
-            .read_as(source, Value::as_set_mut)?
+            .read_as(source, Entry::as_set_mut)?
             .is_some_and(|s| s.contains(member));
         ctx.reply.integer(i64::from(found));
         return Ok(());
     }
-    let removed = match ctx.keys.read_as(source, Value::as_set_mut)? {
+    let removed = match ctx.keys.read_as(source, Entry::as_set_mut)? {
         Some(set) if set.contains(member) => {
-            if let Some(set) = ctx.keys.write_as(source, Value::as_set_mut)? {
+            if let Some(set) = ctx.keys.write_as(source, Entry::as_set_mut)? {
                 set.remove(member);
             }
             true
@@ -233,11 +234,11 @@ pub fn smove(ctx: &mut Ctx, args: Args) -> CommandResult {
     let limits = ctx.limits();
     let already = ctx
         .keys
-        .read_as(destination, Value::as_set_mut)?
+        .read_as(destination, Entry::as_set_mut)?
         .is_some_and(|s| s.contains(member));
     if !already {
         ctx.keys
-            .write_or_create_as(destination, Value::as_set_mut, new_set_for(member))?
+            .write_or_create_as(destination, Entry::as_set_mut, new_set_for(member))?
             .insert(member, &limits);
         ctx.notify(class::SET, "sadd", destination);
     }
@@ -255,7 +256,7 @@ fn load_sets<'v>(ctx: &'v mut Ctx, keys: &Args) -> Result<Vec<Option<&'v Set>>, 
         .into_iter()
         .map(|value| match value {
             None => Ok(None),
-            Some(Contents::Aggregate(Value::Set(set))) => Ok(Some(&**set)),
+            Some(Contents::Set(set)) => Ok(Some(set)),
             Some(_) => Err(CommandError::WrongType),
         })
         .collect()
@@ -432,7 +433,7 @@ pub fn sdiffstore(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn sscan(ctx: &mut Ctx, args: Args) -> CommandResult {
     let options = ScanOptions::parse(args, 2, false)?;
-    let Some(set) = ctx.keys.lookup_read(&args[1], Value::as_set_mut)? else {
+    let Some(set) = ctx.keys.lookup_read(&args[1], Entry::as_set_mut)? else {
         write_scan_reply::<&[u8]>(ctx, 0, &[]);
         return Ok(());
     };

@@ -92,9 +92,7 @@ fn lookup_by_pattern(keys: &mut KeyView, pattern: &[u8], element: &[u8]) -> Opti
     let entry = keys.get_read(&key)?;
     match (entry.contents(), field) {
         (Contents::Str(bytes), None) => Some(bytes.to_vec()),
-        (Contents::Aggregate(Value::Hash(hash)), Some(field)) => {
-            hash.get(field).map(|v| v.to_vec())
-        }
+        (Contents::Hash(hash), Some(field)) => hash.get(field).map(|v| v.to_vec()),
         _ => None,
     }
 }
@@ -124,12 +122,14 @@ impl Item {
 
 /// The element list of the sorted key, and whether its order is native
 /// (lists and sorted sets) for the no-sort case.
-fn load(value: Option<&Value>) -> Result<(Vec<Vec<u8>>, bool), CommandError> {
+fn load(value: Option<Contents<'_>>) -> Result<(Vec<Vec<u8>>, bool), CommandError> {
     match value {
         None => Ok((Vec::new(), true)),
-        Some(Value::List(list)) => Ok((list.iter().map(|e| e.to_vec()).collect(), true)),
-        Some(Value::Set(set)) => Ok((set.iter().map(|m| m.into_owned()).collect(), false)),
-        Some(Value::SortedSet(zset)) => Ok((zset.iter().map(|(m, _)| m.to_vec()).collect(), true)),
+        Some(Contents::List(list)) => Ok((list.iter().map(|e| e.to_vec()).collect(), true)),
+        Some(Contents::Set(set)) => Ok((set.iter().map(|m| m.into_owned()).collect(), false)),
+        Some(Contents::SortedSet(zset)) => {
+            Ok((zset.iter().map(|(m, _)| m.to_vec()).collect(), true))
+        }
         Some(_) => Err(CommandError::WrongType),
     }
 }
@@ -137,12 +137,12 @@ fn load(value: Option<&Value>) -> Result<(Vec<Vec<u8>>, bool), CommandError> {
 fn sort_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
     let mut request = parse(args, read_only)?;
     let (mut elements, native_order) = {
-        let value = ctx.keys.lookup_read(&args[1], |v| Ok(v))?;
-        load(value.map(|v| &*v))?
+        let contents = ctx.keys.lookup_entry(&args[1]).map(|e| e.contents());
+        load(contents)?
     };
     let is_set = matches!(
-        ctx.keys.peek(&args[1]).and_then(|e| e.value()),
-        Some(Value::Set(_))
+        ctx.keys.peek(&args[1]).map(|e| e.contents()),
+        Some(Contents::Set(_))
     );
     // A set has no order of its own: a stored or replayed result must not
     // depend on hashing, so Redis sorts it alphabetically instead.

@@ -15,6 +15,7 @@ use super::keys::{scan_collection, write_scan_reply, ScanOptions};
 use super::{parse_int, parse_timeout, sampling, Ctx, MultiPopArgs};
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::Args;
+use crate::storage::Entry;
 use crate::storage::{
     class, AddFlags, AddOutcome, Contents, LexBound, LexRange, ScoreRange, Set, Value, ZSet,
 };
@@ -155,12 +156,12 @@ fn zadd_generic(ctx: &mut Ctx, args: Args, incr_command: bool) -> CommandResult 
         i += 2;
     }
     let limits = ctx.limits();
-    let exists = ctx.keys.read_as(key, Value::as_zset_mut)?.is_some();
+    let exists = ctx.keys.read_as(key, Entry::as_zset_mut)?.is_some();
     if !exists && flags.xx {
         return reply_zadd(ctx, flags.incr, ch, 0, 0, 0, None);
     }
     let first_len = pairs[0].1.len();
-    let zset = ctx.keys.write_or_create_as(key, Value::as_zset_mut, || {
+    let zset = ctx.keys.write_or_create_as(key, Entry::as_zset_mut, || {
         Value::SortedSet(Box::new(ZSet::new(first_len, &limits)))
     })?;
     let (mut added, mut updated, mut processed) = (0, 0, 0);
@@ -225,7 +226,7 @@ pub fn zrem(ctx: &mut Ctx, args: Args) -> CommandResult {
         &args[1],
         args.from(2),
         &super::MemberRemoval {
-            pick: Value::as_zset_mut,
+            pick: Entry::as_zset_mut,
             contains: |z, m| z.score(m).is_some(),
             remove: ZSet::remove,
             event_class: class::ZSET,
@@ -239,7 +240,7 @@ pub fn zrem(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn zcard(ctx: &mut Ctx, args: Args) -> CommandResult {
     let len = ctx
         .keys
-        .lookup_read(&args[1], Value::as_zset_mut)?
+        .lookup_read(&args[1], Entry::as_zset_mut)?
         .map_or(0, |z| z.len());
     ctx.reply.integer(len as i64);
     Ok(())
@@ -248,7 +249,7 @@ pub fn zcard(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn zscore(ctx: &mut Ctx, args: Args) -> CommandResult {
     match ctx
         .keys
-        .lookup_read(&args[1], Value::as_zset_mut)?
+        .lookup_read(&args[1], Entry::as_zset_mut)?
         .and_then(|z| z.score(&args[2]))
     {
         Some(score) => ctx.reply.double(score),
@@ -258,7 +259,7 @@ pub fn zscore(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn zmscore(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let zset = ctx.keys.lookup_read(&args[1], Value::as_zset_mut)?;
+    let zset = ctx.keys.lookup_read(&args[1], Entry::as_zset_mut)?;
     let scores: Vec<Option<f64>> = args
         .from(2)
         .iter()
@@ -277,7 +278,7 @@ pub fn zmscore(ctx: &mut Ctx, args: Args) -> CommandResult {
 fn rank_generic(ctx: &mut Ctx, args: Args, reverse: bool) -> CommandResult {
     let rank = ctx
         .keys
-        .lookup_read(&args[1], Value::as_zset_mut)?
+        .lookup_read(&args[1], Entry::as_zset_mut)?
         .and_then(|z| {
             z.rank(&args[2])
                 .map(|r| if reverse { z.len() - 1 - r } else { r })
@@ -491,7 +492,7 @@ fn range_generic(
     reverse: Option<bool>,
 ) -> CommandResult {
     let query = parse_range_query(args, 1, false, kind, reverse)?;
-    let items = match ctx.keys.lookup_read(&args[1], Value::as_zset_mut)? {
+    let items = match ctx.keys.lookup_read(&args[1], Entry::as_zset_mut)? {
         Some(zset) => select(zset, &query),
         None => Vec::new(),
     };
@@ -538,7 +539,7 @@ fn store_scored(ctx: &mut Ctx, destination: &[u8], mut items: Scored, event: &'s
 
 pub fn zrangestore(ctx: &mut Ctx, args: Args) -> CommandResult {
     let query = parse_range_query(args, 2, true, RangeKind::Auto, None)?;
-    let items = match ctx.keys.lookup_read(&args[2], Value::as_zset_mut)? {
+    let items = match ctx.keys.lookup_read(&args[2], Entry::as_zset_mut)? {
         Some(zset) => select(zset, &query),
         None => Vec::new(),
     };
@@ -558,7 +559,7 @@ pub fn zcount(ctx: &mut Ctx, args: Args) -> CommandResult {
     let range = parse_score_range(&args[2], &args[3])?;
     let count = ctx
         .keys
-        .lookup_read(&args[1], Value::as_zset_mut)?
+        .lookup_read(&args[1], Entry::as_zset_mut)?
         .map_or(0, |z| {
             count_between(z.first_rank_in(&range), z.last_rank_in(&range))
         });
@@ -570,7 +571,7 @@ pub fn zlexcount(ctx: &mut Ctx, args: Args) -> CommandResult {
     let range = parse_lex_range(&args[2], &args[3])?;
     let count = ctx
         .keys
-        .lookup_read(&args[1], Value::as_zset_mut)?
+        .lookup_read(&args[1], Entry::as_zset_mut)?
         .map_or(0, |z| {
             count_between(z.first_rank_in_lex(&range), z.last_rank_in_lex(&range))
         });
@@ -586,13 +587,13 @@ fn remove_ranks_generic(
     ranks: impl FnOnce(&ZSet) -> Option<(usize, usize)>,
 ) -> CommandResult {
     let key = &args[1];
-    let target = match ctx.keys.read_as(key, Value::as_zset_mut)? {
+    let target = match ctx.keys.read_as(key, Entry::as_zset_mut)? {
         None => None,
         Some(zset) => ranks(zset),
     };
     let mut removed = 0;
     if let Some((first, last)) = target {
-        if let Some(zset) = ctx.keys.write_as(key, Value::as_zset_mut)? {
+        if let Some(zset) = ctx.keys.write_as(key, Entry::as_zset_mut)? {
             removed = zset.remove_ranks(first, last);
         }
         notify_removed(ctx, key, event);
@@ -665,7 +666,7 @@ fn pop_members(
     end: Extreme,
     count: usize,
 ) -> Result<Popped, CommandError> {
-    let Some(zset) = ctx.keys.write_as(key, Value::as_zset_mut)? else {
+    let Some(zset) = ctx.keys.write_as(key, Entry::as_zset_mut)? else {
         return Ok(Popped {
             members: Vec::new(),
             deleted: false,
@@ -721,7 +722,7 @@ fn zpop_generic(ctx: &mut Ctx, args: Args, end: Extreme) -> CommandResult {
         ),
     };
     let key = &args[1];
-    if ctx.keys.read_as(key, Value::as_zset_mut)?.is_none() {
+    if ctx.keys.read_as(key, Entry::as_zset_mut)?.is_none() {
         ctx.reply.array_len(0);
         return Ok(());
     }
@@ -752,7 +753,7 @@ fn first_nonempty<'k>(
     keys: impl Iterator<Item = &'k [u8]>,
 ) -> Result<Option<&'k [u8]>, CommandError> {
     for key in keys {
-        if let Some(zset) = ctx.keys.read_as(key, Value::as_zset_mut)? {
+        if let Some(zset) = ctx.keys.read_as(key, Entry::as_zset_mut)? {
             if !zset.is_empty() {
                 return Ok(Some(key));
             }
@@ -836,7 +837,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: Args) -> CommandResult {
     let Some((count, with_scores)) = super::parse_random_count(args, "withscores")? else {
         let member = ctx
             .keys
-            .lookup_read(&args[1], Value::as_zset_mut)?
+            .lookup_read(&args[1], Entry::as_zset_mut)?
             .and_then(|z| z.random_member(&mut rand::rng()).map(|(m, _)| m.to_vec()));
         match member {
             Some(member) => ctx.reply.bulk(&member),
@@ -844,7 +845,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         return Ok(());
     };
-    let Some(zset) = ctx.keys.lookup_read(&args[1], Value::as_zset_mut)? else {
+    let Some(zset) = ctx.keys.lookup_read(&args[1], Entry::as_zset_mut)? else {
         ctx.reply.array_len(0);
         return Ok(());
     };
@@ -988,8 +989,8 @@ fn algebra(
     for value in values {
         sources.push(match value {
             None => Source::Missing,
-            Some(Contents::Aggregate(Value::SortedSet(z))) => Source::Sorted(z),
-            Some(Contents::Aggregate(Value::Set(s))) => Source::Plain(s),
+            Some(Contents::SortedSet(z)) => Source::Sorted(z),
+            Some(Contents::Set(s)) => Source::Plain(s),
             Some(_) => return Err(CommandError::WrongType),
         });
     }
@@ -1182,7 +1183,7 @@ pub fn zintercard(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn zscan(ctx: &mut Ctx, args: Args) -> CommandResult {
     let options = ScanOptions::parse(args, 2, false)?;
-    let Some(zset) = ctx.keys.lookup_read(&args[1], Value::as_zset_mut)? else {
+    let Some(zset) = ctx.keys.lookup_read(&args[1], Entry::as_zset_mut)? else {
         write_scan_reply::<&[u8]>(ctx, 0, &[]);
         return Ok(());
     };

@@ -258,7 +258,7 @@ fn servable_type(shared: &Shared, db: usize, key: &[u8]) -> Option<&'static str>
     let mut locked = shared.keyspace.lock_one(key);
     let mut view =
         crate::storage::KeyView::new(&shared.keyspace, &mut locked, db, crate::util::now_ms());
-    let value = view.peek(key)?.value()?;
+    let value = view.peek(key)?.contents();
     (value.can_serve_blocked() && value.aggregate_len() != Some(0)).then(|| value.type_name())
 }
 

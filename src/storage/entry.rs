@@ -4,44 +4,100 @@
 //! Layout (8-aligned; every multi-byte field sits at an aligned offset):
 //!
 //! ```text
-//! 0  access   u32   LRU clock (ms) or, under an LFU policy, minutes | counter << 16
-//! 4  flags    u8    INLINE, DEADLINE, LONG_KEY
-//! 5  key_len  u24   the key's length (0 with LONG_KEY)
-//! 8  value    Value 24 bytes, only without INLINE
-//! .  deadline u64   only with DEADLINE (Unix ms)
-//! .  long len u64   only with LONG_KEY (keys of 16 MB and more)
+//! 0  access   u32    LRU clock (ms) or, under an LFU policy, minutes | counter << 16
+//! 4  flags    u8     kind (3 bits), DEADLINE, LONG_KEY
+//! 5  key_len  u24    the key's length (0 with LONG_KEY)
+//! 8  payload         by kind: nothing (inline string), a Vec<u8> (24 bytes,
+//!                    a string that grows in place), or one word: Box<List>,
+//!                    Hash, Box<Set>, Box<ZSet>
+//! .  deadline u64    only with DEADLINE (Unix ms)
+//! .  long len u64    only with LONG_KEY (keys of 16 MB and more)
 //! .  key      bytes
-//! .  string   varint length + bytes, only with INLINE
+//! .  string   varint length + bytes, only for an inline string
 //! ```
 //!
 //! A string set by SET and friends lives inline, so a key with a short
 //! string value is one allocation: a 16-byte key with a 10-byte value is 35
 //! bytes (jemalloc's 48-byte class), with a 100-byte value 125 (the 128
 //! class). Redis spends a dictEntry, a key sds, a robj and the string on the
-//! same key (about 104 and 200 bytes). A deadline costs 8 bytes only on keys
-//! that have one. Aggregates and strings that grow in place (APPEND,
-//! SETRANGE, SETBIT) hold a `Value` instead; `string_mut` turns an inline
-//! string into one, as Redis turns an embstr into a raw string. The access
-//! word is shared by LRU and LFU, as Redis shares its 24 bits: switching the
-//! policy at run time reinterprets it until keys are touched again.
+//! same key (about 104 and 200 bytes). An aggregate costs its entry one
+//! word: a 16-byte key holding a small hash is a 32-byte block plus the
+//! hash's listpack (`Hash` is itself one word). A deadline costs 8 bytes
+//! only on keys that have one. Strings that grow in place (APPEND,
+//! SETRANGE, SETBIT) hold a `Vec`; `string_mut` turns an inline string into
+//! one, as Redis turns an embstr into a raw string. The access word is
+//! shared by LRU and LFU, as Redis shares its 24 bits: switching the policy
+//! at run time reinterprets it until keys are touched again.
 //!
-//! The table (`table.rs`) keeps each entry as one pointer. This module owns
-//! the block format; it knows nothing of tables, shards or policies.
+//! `Value` is how values travel in and out (`new`, `into_value`); inside,
+//! the kind in the flags says what the payload is, and `contents` and the
+//! `as_*_mut` accessors hand out the parts. The table (`table.rs`) keeps each
+//! entry as one pointer. This module owns the block format; it knows
+//! nothing of tables, shards or policies.
 
+use super::hash::Hash;
+use super::set::Set;
 use super::table::Element;
-use super::value::{string_encoding, Value};
+use super::value::{string_encoding, List, Value, WrongType};
+use super::zset::ZSet;
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
-const INLINE: u8 = 1;
-const DEADLINE: u8 = 2;
-const LONG_KEY: u8 = 4;
+const KIND_MASK: u8 = 7;
+const DEADLINE: u8 = 8;
+const LONG_KEY: u8 = 16;
+
+/// What the payload is (the low bits of the flags).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+enum Kind {
+    InlineStr = 0,
+    Str = 1,
+    List = 2,
+    Hash = 3,
+    Set = 4,
+    SortedSet = 5,
+}
+
+impl Kind {
+    fn from_flags(flags: u8) -> Kind {
+        match flags & KIND_MASK {
+            1 => Kind::Str,
+            2 => Kind::List,
+            3 => Kind::Hash,
+            4 => Kind::Set,
+            5 => Kind::SortedSet,
+            _ => Kind::InlineStr,
+        }
+    }
+
+    fn payload_size(self) -> usize {
+        match self {
+            Kind::InlineStr => 0,
+            Kind::Str => std::mem::size_of::<Vec<u8>>(),
+            Kind::List | Kind::Hash | Kind::Set | Kind::SortedSet => 8,
+        }
+    }
+
+    fn of(value: &Value) -> Kind {
+        match value {
+            Value::Str(_) => Kind::Str,
+            Value::List(_) => Kind::List,
+            Value::Hash(_) => Kind::Hash,
+            Value::Set(_) => Kind::Set,
+            Value::SortedSet(_) => Kind::SortedSet,
+        }
+    }
+}
 
 const HEADER: usize = 8;
-const VALUE_SIZE: usize = std::mem::size_of::<Value>();
 const LONG_KEY_LIMIT: usize = 1 << 24;
 
-const _: () = assert!(VALUE_SIZE.is_multiple_of(8) && std::mem::align_of::<Value>() <= 8);
+const _: () = assert!(
+    std::mem::size_of::<Box<List>>() == 8
+        && std::mem::size_of::<Hash>() == 8
+        && std::mem::size_of::<Vec<u8>>() == 24
+);
 
 /// What an entry is built with.
 enum Payload<'a> {
@@ -49,13 +105,70 @@ enum Payload<'a> {
     Value(Value),
 }
 
-/// A borrowed view of what an entry holds.
+/// A borrowed view of what an entry (or a `Value`) holds.
 #[derive(Clone, Copy)]
 pub enum Contents<'a> {
-    /// A string, inline or in a `Value::Str`.
+    /// A string, inline or growable.
     Str(&'a [u8]),
-    /// An aggregate.
-    Aggregate(&'a Value),
+    List(&'a List),
+    Hash(&'a Hash),
+    Set(&'a Set),
+    SortedSet(&'a ZSet),
+}
+
+impl<'a> Contents<'a> {
+    /// The name TYPE answers.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Contents::Str(_) => "string",
+            Contents::List(_) => "list",
+            Contents::Hash(_) => "hash",
+            Contents::Set(_) => "set",
+            Contents::SortedSet(_) => "zset",
+        }
+    }
+
+    /// The name OBJECT ENCODING answers, following Redis 7.0's rules.
+    pub fn encoding_name(self) -> &'static str {
+        match self {
+            Contents::Str(bytes) => string_encoding(bytes),
+            Contents::List(_) => "quicklist",
+            Contents::Hash(h) => h.encoding_name(),
+            Contents::Set(s) => s.encoding_name(),
+            Contents::SortedSet(z) => z.encoding_name(),
+        }
+    }
+
+    /// Approximate bytes the value holds on the heap.
+    pub fn approx_size(self) -> usize {
+        match self {
+            Contents::Str(bytes) => bytes.len(),
+            Contents::List(l) => {
+                l.capacity() * std::mem::size_of::<Box<[u8]>>()
+                    + l.iter().map(|e| e.len().max(8)).sum::<usize>()
+            }
+            Contents::Hash(h) => h.approx_size(),
+            Contents::Set(s) => s.approx_size(),
+            Contents::SortedSet(z) => z.approx_size(),
+        }
+    }
+
+    /// Elements in an aggregate (None for a string): an aggregate at 0 is deleted.
+    pub fn aggregate_len(self) -> Option<usize> {
+        match self {
+            Contents::Str(_) => None,
+            Contents::List(l) => Some(l.len()),
+            Contents::Hash(h) => Some(h.len()),
+            Contents::Set(s) => Some(s.len()),
+            Contents::SortedSet(z) => Some(z.len()),
+        }
+    }
+
+    /// Whether this value can serve clients blocked on its key (lists and
+    /// sorted sets are what blocking pops wait for).
+    pub fn can_serve_blocked(self) -> bool {
+        matches!(self, Contents::List(_) | Contents::SortedSet(_))
+    }
 }
 
 /// One keyspace entry: an owning pointer to its block.
@@ -64,7 +177,7 @@ pub struct Entry {
     block: NonNull<u8>,
 }
 
-// SAFETY: the block is owned exclusively, and `Value` is Send and Sync.
+// SAFETY: the block is owned exclusively, and its parts are Send and Sync.
 unsafe impl Send for Entry {}
 unsafe impl Sync for Entry {}
 
@@ -102,7 +215,7 @@ struct Offsets {
 
 impl Offsets {
     fn of(flags: u8, key_len: usize) -> Offsets {
-        let deadline = HEADER + if flags & INLINE == 0 { VALUE_SIZE } else { 0 };
+        let deadline = HEADER + Kind::from_flags(flags).payload_size();
         let long_key = deadline + if flags & DEADLINE != 0 { 8 } else { 0 };
         let key = long_key + if flags & LONG_KEY != 0 { 8 } else { 0 };
         Offsets {
@@ -111,6 +224,35 @@ impl Offsets {
             key,
             after_key: key + key_len,
         }
+    }
+}
+
+/// Moves `value`'s payload to `at`.
+///
+/// # Safety
+/// `at` is 8-aligned and has room for the kind's payload.
+unsafe fn write_payload(at: *mut u8, value: Value) {
+    match value {
+        Value::Str(bytes) => (at as *mut Vec<u8>).write(bytes),
+        Value::List(list) => (at as *mut Box<List>).write(list),
+        Value::Hash(hash) => (at as *mut Hash).write(hash),
+        Value::Set(set) => (at as *mut Box<Set>).write(set),
+        Value::SortedSet(zset) => (at as *mut Box<ZSet>).write(zset),
+    }
+}
+
+/// Moves the payload of kind `kind` at `at` out, as a `Value`.
+///
+/// # Safety
+/// `at` holds a live payload of that kind (not an inline string), which
+/// the caller then treats as moved.
+unsafe fn read_payload(at: *const u8, kind: Kind) -> Value {
+    match kind {
+        Kind::Str | Kind::InlineStr => Value::Str(std::ptr::read(at as *const Vec<u8>)),
+        Kind::List => Value::List(std::ptr::read(at as *const Box<List>)),
+        Kind::Hash => Value::Hash(std::ptr::read(at as *const Hash)),
+        Kind::Set => Value::Set(std::ptr::read(at as *const Box<Set>)),
+        Kind::SortedSet => Value::SortedSet(std::ptr::read(at as *const Box<ZSet>)),
     }
 }
 
@@ -129,10 +271,11 @@ impl Entry {
     }
 
     fn build(key: &[u8], payload: Payload<'_>, deadline: u64, access: u32) -> Entry {
-        let mut flags = 0;
-        if matches!(payload, Payload::Inline(_)) {
-            flags |= INLINE;
-        }
+        let kind = match &payload {
+            Payload::Inline(_) => Kind::InlineStr,
+            Payload::Value(value) => Kind::of(value),
+        };
+        let mut flags = kind as u8;
         if deadline != 0 {
             flags |= DEADLINE;
         }
@@ -180,7 +323,7 @@ impl Entry {
                     p.write(len as u8);
                     std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.add(1), bytes.len());
                 }
-                Payload::Value(value) => (base.add(HEADER) as *mut Value).write(value),
+                Payload::Value(value) => write_payload(base.add(HEADER), value),
             }
             Entry { block }
         }
@@ -190,12 +333,20 @@ impl Entry {
         self.block.as_ptr()
     }
 
+    fn payload(&self) -> *mut u8 {
+        unsafe { self.base().add(HEADER) }
+    }
+
     fn flags(&self) -> u8 {
         unsafe { *self.base().add(4) }
     }
 
+    fn kind(&self) -> Kind {
+        Kind::from_flags(self.flags())
+    }
+
     fn is_inline(&self) -> bool {
-        self.flags() & INLINE != 0
+        self.kind() == Kind::InlineStr
     }
 
     fn key_len(&self) -> usize {
@@ -251,7 +402,7 @@ impl Entry {
         }
     }
 
-    /// Bytes of the block itself (header, key, inline string).
+    /// Bytes of the block itself (header, payload word, key, inline string).
     pub fn block_bytes(&self) -> usize {
         self.block_size()
     }
@@ -294,10 +445,17 @@ impl Entry {
 
     /// What the entry holds.
     pub fn contents(&self) -> Contents<'_> {
-        match self.value() {
-            None => Contents::Str(self.inline_bytes()),
-            Some(Value::Str(bytes)) => Contents::Str(bytes),
-            Some(value) => Contents::Aggregate(value),
+        // SAFETY: the kind says what the payload is.
+        unsafe {
+            let at = self.payload();
+            match self.kind() {
+                Kind::InlineStr => Contents::Str(self.inline_bytes()),
+                Kind::Str => Contents::Str(&*(at as *const Vec<u8>)),
+                Kind::List => Contents::List(&*(at as *const Box<List>)),
+                Kind::Hash => Contents::Hash(&*(at as *const Hash)),
+                Kind::Set => Contents::Set(&*(at as *const Box<Set>)),
+                Kind::SortedSet => Contents::SortedSet(&*(at as *const Box<ZSet>)),
+            }
         }
     }
 
@@ -305,28 +463,38 @@ impl Entry {
     pub fn string(&self) -> Option<&[u8]> {
         match self.contents() {
             Contents::Str(bytes) => Some(bytes),
-            Contents::Aggregate(_) => None,
+            _ => None,
         }
     }
 
-    /// The `Value` held, unless the entry holds an inline string.
-    pub fn value(&self) -> Option<&Value> {
-        if self.is_inline() {
-            return None;
+    /// The payload as a `T` when the entry is of kind `kind`.
+    fn payload_as<T>(&mut self, kind: Kind) -> Result<&mut T, WrongType> {
+        if self.kind() != kind {
+            return Err(WrongType);
         }
-        Some(unsafe { &*(self.base().add(HEADER) as *const Value) })
+        // SAFETY: the kind says the payload is a T.
+        Ok(unsafe { &mut *(self.payload() as *mut T) })
     }
 
-    /// Like `value`, to modify it in place.
-    pub fn value_mut(&mut self) -> Option<&mut Value> {
-        if self.is_inline() {
-            return None;
-        }
-        Some(unsafe { &mut *(self.base().add(HEADER) as *mut Value) })
+    pub fn as_list_mut(&mut self) -> Result<&mut List, WrongType> {
+        self.payload_as::<Box<List>>(Kind::List).map(|b| &mut **b)
+    }
+
+    pub fn as_hash_mut(&mut self) -> Result<&mut Hash, WrongType> {
+        self.payload_as::<Hash>(Kind::Hash)
+    }
+
+    pub fn as_set_mut(&mut self) -> Result<&mut Set, WrongType> {
+        self.payload_as::<Box<Set>>(Kind::Set).map(|b| &mut **b)
+    }
+
+    pub fn as_zset_mut(&mut self) -> Result<&mut ZSet, WrongType> {
+        self.payload_as::<Box<ZSet>>(Kind::SortedSet)
+            .map(|b| &mut **b)
     }
 
     /// The string held, as a growable buffer (APPEND, SETRANGE, SETBIT): an
-    /// inline string becomes a `Value::Str` first. None for an aggregate.
+    /// inline string becomes a `Vec` first. None for an aggregate.
     pub fn string_mut(&mut self) -> Option<&mut Vec<u8>> {
         if self.is_inline() {
             let bytes = self.inline_bytes().to_vec();
@@ -336,10 +504,7 @@ impl Entry {
                 Some(Payload::Value(Value::Str(bytes))),
             );
         }
-        match self.value_mut() {
-            Some(Value::Str(bytes)) => Some(bytes),
-            _ => None,
-        }
+        self.payload_as::<Vec<u8>>(Kind::Str).ok()
     }
 
     /// Replaces what the entry holds with the string `bytes`, stored inline;
@@ -373,21 +538,25 @@ impl Entry {
             return Value::Str(self.inline_bytes().to_vec());
         }
         let size = self.block_size();
+        let kind = self.kind();
         let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: the value is read out once and the block freed without
+        // SAFETY: the payload is read out once and the block freed without
         // dropping it again.
         unsafe {
-            let value = std::ptr::read(this.base().add(HEADER) as *const Value);
+            let value = read_payload(this.payload(), kind);
             std::alloc::dealloc(this.base(), block_layout(size));
             value
         }
     }
 
-    /// A copy of the value (COPY, DUMP of an inline string).
+    /// A copy of the value (COPY).
     pub fn to_value(&self) -> Value {
-        match self.value() {
-            Some(value) => value.clone(),
-            None => Value::Str(self.inline_bytes().to_vec()),
+        match self.contents() {
+            Contents::Str(bytes) => Value::Str(bytes.to_vec()),
+            Contents::List(list) => Value::List(Box::new(list.clone())),
+            Contents::Hash(hash) => Value::Hash(hash.clone()),
+            Contents::Set(set) => Value::Set(Box::new(set.clone())),
+            Contents::SortedSet(zset) => Value::SortedSet(Box::new(zset.clone())),
         }
     }
 
@@ -397,7 +566,7 @@ impl Entry {
         let key = key.unwrap_or(self.key());
         match payload {
             Some(payload) => {
-                // The old entry, value and all, is dropped by the assignment.
+                // The old entry, payload and all, is dropped by the assignment.
                 let rebuilt = Entry::build(key, payload, deadline, access);
                 *self = rebuilt;
             }
@@ -408,10 +577,11 @@ impl Entry {
             }
             None => {
                 let size = self.block_size();
-                // SAFETY: the value moves to the new block; the old block is
-                // freed without dropping it, and replaced without a drop.
+                let kind = self.kind();
+                // SAFETY: the payload moves to the new block; the old block
+                // is freed without dropping it, and replaced without a drop.
                 unsafe {
-                    let value = std::ptr::read(self.base().add(HEADER) as *const Value);
+                    let value = read_payload(self.payload(), kind);
                     let rebuilt = Entry::build(key, Payload::Value(value), deadline, access);
                     std::alloc::dealloc(self.base(), block_layout(size));
                     std::ptr::write(self, rebuilt);
@@ -422,44 +592,41 @@ impl Entry {
 
     /// The name TYPE answers.
     pub fn type_name(&self) -> &'static str {
-        match self.contents() {
-            Contents::Str(_) => "string",
-            Contents::Aggregate(value) => value.type_name(),
-        }
+        self.contents().type_name()
     }
 
     /// The name OBJECT ENCODING answers.
     pub fn encoding_name(&self) -> &'static str {
-        match self.contents() {
-            Contents::Str(bytes) => string_encoding(bytes),
-            Contents::Aggregate(value) => value.encoding_name(),
-        }
+        self.contents().encoding_name()
     }
 
     /// Elements in an aggregate (None for a string).
     pub fn aggregate_len(&self) -> Option<usize> {
-        self.value().and_then(Value::aggregate_len)
+        self.contents().aggregate_len()
     }
 
     /// Whether this key can serve clients blocked on it (lists, sorted sets).
     pub fn can_serve_blocked(&self) -> bool {
-        self.value().is_some_and(Value::can_serve_blocked)
+        self.contents().can_serve_blocked()
     }
 
     /// Estimated bytes this entry occupies: its block, what its value holds
     /// on the heap, and its bucket. MEMORY USAGE answers it; eviction counts it.
     pub fn approx_bytes(&self) -> usize {
         const BUCKET: usize = 8;
-        let heap = self.value().map(Value::approx_size).unwrap_or(0);
+        let heap = match self.kind() {
+            Kind::InlineStr => 0,
+            _ => self.contents().approx_size(),
+        };
         self.block_size().next_multiple_of(16) + heap + BUCKET
     }
 }
 
 impl Clone for Entry {
     fn clone(&self) -> Self {
-        let payload = match self.value() {
-            Some(value) => Payload::Value(value.clone()),
-            None => Payload::Inline(self.inline_bytes()),
+        let payload = match self.kind() {
+            Kind::InlineStr => Payload::Inline(self.inline_bytes()),
+            _ => Payload::Value(self.to_value()),
         };
         Entry::build(self.key(), payload, self.deadline(), self.access())
     }
@@ -468,10 +635,11 @@ impl Clone for Entry {
 impl Drop for Entry {
     fn drop(&mut self) {
         let size = self.block_size();
-        // SAFETY: the block holds a live Value exactly when not INLINE.
+        let kind = self.kind();
+        // SAFETY: the kind says what live payload the block holds.
         unsafe {
-            if !self.is_inline() {
-                std::ptr::drop_in_place(self.base().add(HEADER) as *mut Value);
+            if kind != Kind::InlineStr {
+                drop(read_payload(self.payload(), kind));
             }
             std::alloc::dealloc(self.base(), block_layout(size));
         }
@@ -499,7 +667,7 @@ mod tests {
         assert_eq!(entry.block_bytes(), 8 + 16 + 1 + 10);
         assert_eq!(entry.key(), b"key:000000000001");
         assert_eq!(entry.string(), Some(&b"0123456789"[..]));
-        assert!(entry.value().is_none());
+        assert_eq!(entry.kind(), Kind::InlineStr);
         assert_eq!((entry.deadline(), entry.access()), (0, 7));
         let hundred = Entry::new_string(b"key:000000000001", &[b'x'; 100], 0, 0);
         assert!(hundred.block_bytes() <= 128);
@@ -539,9 +707,9 @@ mod tests {
             .expect("a string")
             .extend_from_slice(b"def");
         assert_eq!(entry.string(), Some(&b"abcdef"[..]));
-        assert!(entry.value().is_some());
+        assert_eq!(entry.kind(), Kind::Str);
         entry.set_string(b"12");
-        assert!(entry.value().is_none());
+        assert_eq!(entry.kind(), Kind::InlineStr);
         entry.set_string(b"13");
         assert_eq!((entry.string(), entry.deadline()), (Some(&b"13"[..]), 50));
         let renamed = entry.clone().with_key(b"other");
@@ -610,7 +778,7 @@ mod tests {
     fn held(entry: &Entry) -> Held {
         match entry.contents() {
             Contents::Str(bytes) => Held::Str(bytes.to_vec()),
-            Contents::Aggregate(value) => Held::List(value.aggregate_len().unwrap_or(0)),
+            other => Held::List(other.aggregate_len().unwrap_or(0)),
         }
     }
 

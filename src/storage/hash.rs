@@ -11,25 +11,119 @@ use super::dict::Dict;
 use super::listpack::Listpack;
 use super::value::EncodingLimits;
 
-#[derive(Debug, Clone)]
-pub enum Hash {
-    Listpack(Listpack),
-    /// Boxed so a `Hash` is two words, and a small one costs its key's
-    /// entry nothing beyond the listpack's pointer.
-    Table(Box<Dict<Box<[u8]>>>),
+/// A hash in one machine word, so that a key holding a small hash spends
+/// eight bytes of its entry on it: 0 (an empty listpack), a listpack
+/// block's address (low bit clear; listpack blocks are 4-aligned), or a
+/// boxed table's address with the low bit set.
+pub struct Hash {
+    word: usize,
 }
+
+type FieldTable = Dict<Box<[u8]>>;
+
+const TABLE_TAG: usize = 1;
+
+/// A hash's encoding, borrowed.
+enum Repr<'a> {
+    Listpack(&'a Listpack),
+    Table(&'a FieldTable),
+}
+
+/// A hash's encoding, borrowed to change it.
+enum ReprMut<'a> {
+    Listpack(&'a mut Listpack),
+    Table(&'a mut FieldTable),
+}
+
+// SAFETY: a Hash owns its listpack or table exclusively.
+unsafe impl Send for Hash {}
+unsafe impl Sync for Hash {}
 
 impl Default for Hash {
     fn default() -> Self {
-        Hash::Listpack(Listpack::new())
+        Hash::from_listpack(Listpack::new())
+    }
+}
+
+impl Clone for Hash {
+    fn clone(&self) -> Self {
+        match self.repr() {
+            Repr::Listpack(lp) => Hash::from_listpack(lp.clone()),
+            Repr::Table(table) => Hash::from_table(table.clone()),
+        }
+    }
+}
+
+impl Drop for Hash {
+    fn drop(&mut self) {
+        // SAFETY: the word holds what `repr` says; each is dropped once.
+        unsafe {
+            if self.word & TABLE_TAG != 0 {
+                drop(Box::from_raw((self.word & !TABLE_TAG) as *mut FieldTable));
+            } else {
+                std::ptr::drop_in_place(&mut self.word as *mut usize as *mut Listpack);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Hash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.repr() {
+            Repr::Listpack(lp) => write!(f, "Hash({lp:?})"),
+            Repr::Table(table) => write!(f, "Hash({table:?})"),
+        }
+    }
+}
+
+impl Hash {
+    fn from_listpack(lp: Listpack) -> Hash {
+        const { assert!(std::mem::size_of::<Listpack>() == std::mem::size_of::<usize>()) };
+        // SAFETY: a Listpack is one nullable pointer to a 4-aligned block.
+        let word = unsafe { std::mem::transmute_copy::<Listpack, usize>(&lp) };
+        std::mem::forget(lp);
+        Hash { word }
+    }
+
+    fn from_table(table: FieldTable) -> Hash {
+        Hash {
+            word: Box::into_raw(Box::new(table)) as usize | TABLE_TAG,
+        }
+    }
+
+    fn repr(&self) -> Repr<'_> {
+        // SAFETY: see the type's comment.
+        unsafe {
+            if self.word & TABLE_TAG != 0 {
+                Repr::Table(&*((self.word & !TABLE_TAG) as *const FieldTable))
+            } else {
+                Repr::Listpack(&*(&self.word as *const usize as *const Listpack))
+            }
+        }
+    }
+
+    fn repr_mut(&mut self) -> ReprMut<'_> {
+        // SAFETY: see the type's comment.
+        unsafe {
+            if self.word & TABLE_TAG != 0 {
+                ReprMut::Table(&mut *((self.word & !TABLE_TAG) as *mut FieldTable))
+            } else {
+                ReprMut::Listpack(&mut *(&mut self.word as *mut usize as *mut Listpack))
+            }
+        }
+    }
+
+    /// Whether the hash is in the small encoding.
+    pub fn is_listpack(&self) -> bool {
+        matches!(self.repr(), Repr::Listpack(_))
     }
 }
 
 impl Hash {
     pub fn len(&self) -> usize {
-        match self {
-            Hash::Listpack(lp) => lp.len() / 2,
-            Hash::Table(table) => table.len(),
+        match self.repr() {
+            Repr::Listpack(lp) => lp.len() / 2,
+            Repr::Table(table) => table.len(),
         }
     }
 
@@ -38,20 +132,20 @@ impl Hash {
     }
 
     pub fn encoding_name(&self) -> &'static str {
-        match self {
-            Hash::Listpack(_) => "listpack",
-            Hash::Table(_) => "hashtable",
+        match self.repr() {
+            Repr::Listpack(_) => "listpack",
+            Repr::Table(_) => "hashtable",
         }
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        match self {
-            Hash::Listpack(lp) => {
+        match self.repr() {
+            Repr::Listpack(lp) => {
                 let key = lp.find_pair(field)?;
                 let value = lp.slot_at(key.end)?;
                 Some(lp.data(value))
             }
-            Hash::Table(table) => table.get(field).map(|v| &**v),
+            Repr::Table(table) => table.get(field).map(|v| &**v),
         }
     }
 
@@ -62,7 +156,7 @@ impl Hash {
     /// Converts to a table first if `field` and `value` would not fit the
     /// small encoding (Redis checks lengths before it inserts).
     fn make_room(&mut self, field: &[u8], value: &[u8], limits: &EncodingLimits) {
-        if let Hash::Listpack(lp) = self {
+        if let ReprMut::Listpack(lp) = self.repr_mut() {
             if field.len() > limits.hash_max_listpack_value
                 || value.len() > limits.hash_max_listpack_value
                 || !lp.has_room_for(field.len() + value.len() + 20)
@@ -75,8 +169,8 @@ impl Hash {
     /// Sets `field` to `value`; true if the field is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8], limits: &EncodingLimits) -> bool {
         self.make_room(field, value, limits);
-        match self {
-            Hash::Listpack(lp) => {
+        match self.repr_mut() {
+            ReprMut::Listpack(lp) => {
                 if let Some(key) = lp.find_pair(field) {
                     if let Some(slot) = lp.slot_at(key.end) {
                         lp.replace(slot, value);
@@ -90,76 +184,76 @@ impl Hash {
                 }
                 true
             }
-            Hash::Table(table) => table.insert(field, value.into()).is_none(),
+            ReprMut::Table(table) => table.insert(field, value.into()).is_none(),
         }
     }
 
     /// Removes `field`; true if it was there.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        match self {
-            Hash::Listpack(lp) => match lp.find_pair(field) {
+        match self.repr_mut() {
+            ReprMut::Listpack(lp) => match lp.find_pair(field) {
                 Some(key) => {
                     lp.remove_entries(key.start, 2);
                     true
                 }
                 None => false,
             },
-            Hash::Table(table) => table.remove(field).is_some(),
+            ReprMut::Table(table) => table.remove(field).is_some(),
         }
     }
 
     fn convert_to_table(&mut self) {
-        if let Hash::Listpack(lp) = self {
+        if let ReprMut::Listpack(lp) = self.repr_mut() {
             let lp = std::mem::take(lp);
             let mut table = Dict::new();
             let mut entries = lp.iter();
             while let (Some(field), Some(value)) = (entries.next(), entries.next()) {
                 table.insert(field, value.into());
             }
-            *self = Hash::Table(Box::new(table));
+            *self = Hash::from_table(table);
         }
     }
 
     /// Every field and value (listpack: insertion order).
     pub fn iter(&self) -> HashIter<'_> {
-        match self {
-            Hash::Listpack(lp) => HashIter::Small(Box::new(lp.iter())),
-            Hash::Table(table) => HashIter::Large(Box::new(table.iter())),
+        match self.repr() {
+            Repr::Listpack(lp) => HashIter::Small(Box::new(lp.iter())),
+            Repr::Table(table) => HashIter::Large(Box::new(table.iter())),
         }
     }
 
     /// One HSCAN step. A listpack hash is returned whole with cursor 0, as Redis does.
     pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&[u8], &[u8])) -> u64 {
-        match self {
-            Hash::Listpack(_) => {
+        match self.repr() {
+            Repr::Listpack(_) => {
                 for (field, value) in self.iter() {
                     visit(field, value);
                 }
                 0
             }
-            Hash::Table(table) => table.scan(cursor, |f, v| visit(f, v)),
+            Repr::Table(table) => table.scan(cursor, |f, v| visit(f, v)),
         }
     }
 
     /// A field/value pair chosen at random (None when empty).
     pub fn random_pair(&self, rng: &mut impl rand::Rng) -> Option<(&[u8], &[u8])> {
-        match self {
-            Hash::Listpack(_) => {
+        match self.repr() {
+            Repr::Listpack(_) => {
                 let len = self.len();
                 if len == 0 {
                     return None;
                 }
                 self.iter().nth(rng.random_range(0..len))
             }
-            Hash::Table(table) => table.random_entry(rng).map(|(f, v)| (f, &**v)),
+            Repr::Table(table) => table.random_entry(rng).map(|(f, v)| (f, &**v)),
         }
     }
 
     /// Approximate bytes used, for MEMORY USAGE.
     pub fn approx_size(&self) -> usize {
-        match self {
-            Hash::Listpack(lp) => 16 + lp.capacity(),
-            Hash::Table(table) => {
+        match self.repr() {
+            Repr::Listpack(lp) => 16 + lp.capacity(),
+            Repr::Table(table) => {
                 table.bucket_count() * 8
                     + table
                         .iter()

@@ -22,6 +22,7 @@ use std::alloc::Layout;
 use std::ptr::NonNull;
 
 #[derive(Default)]
+#[repr(transparent)]
 pub struct Listpack {
     /// None while empty; else [byte length u32][entry count u32][entries].
     block: Option<NonNull<u8>>,

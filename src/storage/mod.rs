@@ -806,19 +806,6 @@ impl<'a> Locked<'a> {
     }
 }
 
-/// `pick` applied to the `Value` an entry holds. The picks are for
-/// aggregates (strings have their own paths, `KeyView::read_string` and
-/// friends), so an entry holding an inline string is simply the wrong type.
-fn pick_in<T: ?Sized>(
-    entry: &mut Entry,
-    pick: impl FnOnce(&mut Value) -> Result<&mut T, WrongType>,
-) -> Result<&mut T, WrongType> {
-    match entry.value_mut() {
-        Some(value) => pick(value),
-        None => Err(WrongType),
-    }
-}
-
 /// The keyspace as one command sees it: the locked shards plus the current
 /// database and time.
 pub struct KeyView<'a, 'k> {
@@ -848,11 +835,11 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn lookup_read<T: ?Sized>(
         &mut self,
         key: &[u8],
-        pick: impl FnOnce(&mut Value) -> Result<&mut T, WrongType>,
+        pick: impl FnOnce(&mut Entry) -> Result<&mut T, WrongType>,
     ) -> Result<Option<&mut T>, WrongType> {
         match self.lookup_entry(key) {
             None => Ok(None),
-            Some(entry) => pick_in(entry, pick).map(Some),
+            Some(entry) => pick(entry).map(Some),
         }
     }
 
@@ -1020,11 +1007,11 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn read_as<T: ?Sized>(
         &mut self,
         key: &[u8],
-        pick: impl FnOnce(&mut Value) -> Result<&mut T, WrongType>,
+        pick: impl FnOnce(&mut Entry) -> Result<&mut T, WrongType>,
     ) -> Result<Option<&mut T>, WrongType> {
         match self.get(key) {
             None => Ok(None),
-            Some(entry) => pick_in(entry, pick).map(Some),
+            Some(entry) => pick(entry).map(Some),
         }
     }
 
@@ -1033,17 +1020,17 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn write_as<T: ?Sized>(
         &mut self,
         key: &[u8],
-        pick: impl Fn(&mut Value) -> Result<&mut T, WrongType>,
+        pick: impl Fn(&mut Entry) -> Result<&mut T, WrongType>,
     ) -> Result<Option<&mut T>, WrongType> {
         match self.peek(key) {
             None => return Ok(None),
             Some(entry) => {
-                pick_in(entry, &pick)?;
+                pick(entry)?;
             }
         }
         match self.get_for_write(key) {
             None => Ok(None),
-            Some(entry) => pick_in(entry, pick).map(Some),
+            Some(entry) => pick(entry).map(Some),
         }
     }
 
@@ -1051,7 +1038,7 @@ impl<'a, 'k> KeyView<'a, 'k> {
     pub fn write_or_create_as<T: ?Sized>(
         &mut self,
         key: &[u8],
-        pick: impl Fn(&mut Value) -> Result<&mut T, WrongType>,
+        pick: impl Fn(&mut Entry) -> Result<&mut T, WrongType>,
         create: impl FnOnce() -> Value,
     ) -> Result<&mut T, WrongType> {
         if self.peek(key).is_none() {

@@ -95,24 +95,16 @@ pub fn crc64(bytes: &[u8]) -> u64 {
 /// The DUMP payload of `value`.
 pub fn dump(contents: Contents<'_>) -> Vec<u8> {
     let mut out = Vec::new();
-    let value = match contents {
+    match contents {
         Contents::Str(bytes) => {
             out.push(TYPE_STRING);
             put_string(&mut out, bytes);
-            return finish_dump(out);
         }
-        Contents::Aggregate(value) => value,
-    };
-    match value {
-        Value::Str(bytes) => {
-            out.push(TYPE_STRING);
-            put_string(&mut out, bytes);
-        }
-        Value::List(list) => {
+        Contents::List(list) => {
             out.push(TYPE_LIST_QUICKLIST_2);
             put_quicklist(&mut out, list);
         }
-        Value::Set(set) => match &**set {
+        Contents::Set(set) => match set {
             Set::Intset(ints) => {
                 out.push(TYPE_SET_INTSET);
                 put_string(&mut out, &intset_blob(ints));
@@ -125,8 +117,8 @@ pub fn dump(contents: Contents<'_>) -> Vec<u8> {
                 }
             }
         },
-        Value::Hash(hash) => match hash {
-            Hash::Listpack(_) => {
+        Contents::Hash(hash) => match hash.is_listpack() {
+            true => {
                 out.push(TYPE_HASH_LISTPACK);
                 let mut lp = ListpackWriter::default();
                 for (field, value) in hash.iter() {
@@ -135,7 +127,7 @@ pub fn dump(contents: Contents<'_>) -> Vec<u8> {
                 }
                 put_string(&mut out, &lp.finish());
             }
-            Hash::Table(_) => {
+            false => {
                 out.push(TYPE_HASH);
                 put_len(&mut out, hash.len() as u64);
                 for (field, value) in hash.iter() {
@@ -144,7 +136,7 @@ pub fn dump(contents: Contents<'_>) -> Vec<u8> {
                 }
             }
         },
-        Value::SortedSet(zset) => match &**zset {
+        Contents::SortedSet(zset) => match zset {
             ZSet::Listpack(_) => {
                 out.push(TYPE_ZSET_LISTPACK);
                 let mut lp = ListpackWriter::default();
@@ -360,7 +352,7 @@ pub fn restore(payload: &[u8], limits: &EncodingLimits) -> Result<Value, Restore
     }
     let mut reader = Reader { bytes: body, at: 0 };
     let value = reader.value(limits).ok_or(RestoreError::BadFormat)?;
-    if reader.at != body.len() || value.aggregate_len() == Some(0) {
+    if reader.at != body.len() || value.contents().aggregate_len() == Some(0) {
         return Err(RestoreError::BadFormat);
     }
     Ok(value)
@@ -805,7 +797,7 @@ mod tests {
     }
 
     fn round_trip(value: Value) -> Value {
-        restore(&dump(Contents::Aggregate(&value)), &limits()).expect("restores")
+        restore(&dump(value.contents()), &limits()).expect("restores")
     }
 
     #[test]

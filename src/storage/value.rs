@@ -14,6 +14,7 @@
 //!
 //! Nothing here knows about shards, locks or commands.
 
+use super::entry::Contents;
 use super::hash::Hash;
 use super::set::Set;
 use super::zset::ZSet;
@@ -59,85 +60,21 @@ pub enum Value {
 }
 
 impl Value {
-    /// The name TYPE answers.
-    pub fn type_name(&self) -> &'static str {
+    /// A borrowed view of the value, which answers TYPE, OBJECT ENCODING,
+    /// sizes and lengths (the same view a keyspace entry gives).
+    pub fn contents(&self) -> Contents<'_> {
         match self {
-            Value::Str(_) => "string",
-            Value::List(_) => "list",
-            Value::Hash(_) => "hash",
-            Value::Set(_) => "set",
-            Value::SortedSet(_) => "zset",
+            Value::Str(bytes) => Contents::Str(bytes),
+            Value::List(list) => Contents::List(list),
+            Value::Hash(hash) => Contents::Hash(hash),
+            Value::Set(set) => Contents::Set(set),
+            Value::SortedSet(zset) => Contents::SortedSet(zset),
         }
     }
 
-    /// The name OBJECT ENCODING answers, following Redis 7.0's rules.
-    pub fn encoding_name(&self) -> &'static str {
-        match self {
-            Value::Str(bytes) => string_encoding(bytes),
-            Value::List(_) => "quicklist",
-            Value::Hash(h) => h.encoding_name(),
-            Value::Set(s) => s.encoding_name(),
-            Value::SortedSet(z) => z.encoding_name(),
-        }
-    }
-
-    /// Approximate bytes this value occupies.
-    pub fn approx_size(&self) -> usize {
-        match self {
-            Value::Str(bytes) => bytes.capacity(),
-            Value::List(l) => {
-                l.capacity() * std::mem::size_of::<Box<[u8]>>()
-                    + l.iter().map(|e| e.len().max(8)).sum::<usize>()
-            }
-            Value::Hash(h) => h.approx_size(),
-            Value::Set(s) => s.approx_size(),
-            Value::SortedSet(z) => z.approx_size(),
-        }
-    }
-
-    /// Elements in an aggregate (0 for a string): an aggregate at 0 is deleted.
-    pub fn aggregate_len(&self) -> Option<usize> {
-        match self {
-            Value::Str(_) => None,
-            Value::List(l) => Some(l.len()),
-            Value::Hash(h) => Some(h.len()),
-            Value::Set(s) => Some(s.len()),
-            Value::SortedSet(z) => Some(z.len()),
-        }
-    }
-
-    /// Whether pushing to this key can serve a client blocked on it (lists
-    /// and sorted sets are what blocking pops wait for).
+    /// Whether pushing to this key can serve a client blocked on it.
     pub fn can_serve_blocked(&self) -> bool {
-        matches!(self, Value::List(_) | Value::SortedSet(_))
-    }
-
-    pub fn as_list_mut(&mut self) -> Result<&mut List, WrongType> {
-        match self {
-            Value::List(l) => Ok(&mut **l),
-            _ => Err(WrongType),
-        }
-    }
-
-    pub fn as_hash_mut(&mut self) -> Result<&mut Hash, WrongType> {
-        match self {
-            Value::Hash(h) => Ok(h),
-            _ => Err(WrongType),
-        }
-    }
-
-    pub fn as_set_mut(&mut self) -> Result<&mut Set, WrongType> {
-        match self {
-            Value::Set(s) => Ok(&mut **s),
-            _ => Err(WrongType),
-        }
-    }
-
-    pub fn as_zset_mut(&mut self) -> Result<&mut ZSet, WrongType> {
-        match self {
-            Value::SortedSet(z) => Ok(&mut **z),
-            _ => Err(WrongType),
-        }
+        self.contents().can_serve_blocked()
     }
 }
 

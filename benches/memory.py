@@ -262,8 +262,9 @@ def run_shrink(opts, servers, workdir):
     print("|:---|---:|---:|")
     for server in servers:
         worst, elapsed = shrink_round(server, workdir)
-        under = "still over after 60 s" if elapsed is None else "%.0f" % elapsed
-        log("shrink %s worst PING %.1f ms, under the limit: %s ms" % (server.name, worst, under))
+        under = "still over after 60 s" if elapsed is None else "%.0f ms" % elapsed
+        log("shrink %s worst PING %.1f ms, under the limit: %s" % (server.name, worst, under))
+        under = under.removesuffix(" ms")
         print("| %s | %.1f | %s |" % (server.name, worst, under))
     print()
 

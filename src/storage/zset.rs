@@ -341,6 +341,7 @@ impl ZSet {
         if z.list
             .iter_from_rank(0, false)
             .any(|(m, _)| m.len() > limits.zset_max_listpack_value)
+            || !fits_listpack(z.list.iter_from_rank(0, false).map(|(m, _)| m.len()))
         {
             return;
         }
@@ -515,7 +516,8 @@ impl ZSet {
         let small = items.len() <= limits.zset_max_listpack_entries
             && items
                 .iter()
-                .all(|(m, _)| m.len() <= limits.zset_max_listpack_value);
+                .all(|(m, _)| m.len() <= limits.zset_max_listpack_value)
+            && fits_listpack(items.iter().map(|(m, _)| m.len()));
         if small {
             let mut lp = Listpack::new();
             for (member, score) in items {
@@ -1005,6 +1007,19 @@ impl<'a> Iterator for SkipIter<'a> {
         };
         Some((&node.member, node.score))
     }
+}
+
+/// Whether members of these lengths, each with its score, stay within a
+/// listpack's size limit (`Listpack::MAX_BYTES`, as Redis's safety limit).
+fn fits_listpack(member_lengths: impl Iterator<Item = usize>) -> bool {
+    let mut total = 0usize;
+    for len in member_lengths {
+        total = total.saturating_add(len + 20);
+        if total > Listpack::MAX_BYTES {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

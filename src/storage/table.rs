@@ -72,22 +72,74 @@ fn prefetch_address(address: usize) {
     let _ = address;
 }
 
-/// A bucket: 0 (empty), an element's word (low bit 0), or a `Chain`'s
-/// address with the low bit set.
+/// A bucket: 0 (empty), an element's word (low bit 0), or a chain's
+/// address with the low bit set. A chain is an exact-size array of element
+/// words; one of 2 to 4 elements keeps its length in bits 1 and 2 of the
+/// bucket word (so two colliding keys cost a 16-byte block), a longer one
+/// in a length word before the elements (bits 1 and 2 clear).
 struct Slot<E: Element> {
     raw: usize,
     owns: PhantomData<E>,
 }
 
 const CHAIN_TAG: usize = 1;
+/// The longest chain whose length lives in the bucket word.
+const SHORT_CHAIN: usize = 4;
 
 fn chain_layout(len: usize) -> Layout {
-    // A length word, then `len` element words. Cannot fail for the chain
-    // lengths a table can reach (each element is a live allocation).
-    match Layout::array::<usize>(len + 1) {
+    let words = if len <= SHORT_CHAIN { len } else { len + 1 };
+    // Cannot fail for the chain lengths a table can reach (each element is
+    // a live allocation).
+    match Layout::array::<usize>(words) {
         Ok(layout) => layout,
         Err(_) => panic!("chain of {len} elements"),
     }
+}
+
+/// Allocates a chain holding the words of `parts`, in order (at least 2),
+/// and returns its bucket word.
+fn new_chain(parts: &[&[usize]]) -> usize {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    debug_assert!(len >= 2);
+    let layout = chain_layout(len);
+    // SAFETY: the layout is non-empty and 8-aligned; every write is inside it.
+    unsafe {
+        let block = std::alloc::alloc(layout) as *mut usize;
+        if block.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let (elements, tag) = if len <= SHORT_CHAIN {
+            (block, (len - 1) << 1)
+        } else {
+            block.write(len);
+            (block.add(1), 0)
+        };
+        for (i, &word) in parts.iter().flat_map(|p| p.iter()).enumerate() {
+            elements.add(i).write(word);
+        }
+        block as usize | tag | CHAIN_TAG
+    }
+}
+
+/// (block, first element, length) of the chain with bucket word `raw`.
+///
+/// # Safety
+/// `raw` is a live chain's bucket word.
+unsafe fn chain_parts(raw: usize) -> (*mut usize, *mut usize, usize) {
+    let block = (raw & !7) as *mut usize;
+    match (raw >> 1) & 3 {
+        0 => (block, block.add(1), *block),
+        short => (block, block, short + 1),
+    }
+}
+
+/// Frees a chain's block (its elements have been moved out).
+///
+/// # Safety
+/// `raw` is a live chain's bucket word, not used again.
+unsafe fn free_chain(raw: usize) {
+    let (block, _, len) = chain_parts(raw);
+    std::alloc::dealloc(block as *mut u8, chain_layout(len));
 }
 
 impl<E: Element> Slot<E> {
@@ -96,10 +148,6 @@ impl<E: Element> Slot<E> {
         owns: PhantomData,
     };
 
-    fn chain_ptr(&self) -> *mut usize {
-        (self.raw & !CHAIN_TAG) as *mut usize
-    }
-
     fn elements(&self) -> &[E] {
         match self.raw {
             0 => &[],
@@ -107,9 +155,9 @@ impl<E: Element> Slot<E> {
                 // SAFETY: the word is an element (E is one pointer wide).
                 std::slice::from_ref(unsafe { &*(&self.raw as *const usize as *const E) })
             }
-            _ => unsafe {
-                let chain = self.chain_ptr();
-                std::slice::from_raw_parts(chain.add(1) as *const E, *chain)
+            raw => unsafe {
+                let (_, elements, len) = chain_parts(raw);
+                std::slice::from_raw_parts(elements as *const E, len)
             },
         }
     }
@@ -120,91 +168,63 @@ impl<E: Element> Slot<E> {
             raw if raw & CHAIN_TAG == 0 => {
                 std::slice::from_mut(unsafe { &mut *(&mut self.raw as *mut usize as *mut E) })
             }
-            _ => unsafe {
-                let chain = self.chain_ptr();
-                std::slice::from_raw_parts_mut(chain.add(1) as *mut E, *chain)
+            raw => unsafe {
+                let (_, elements, len) = chain_parts(raw);
+                std::slice::from_raw_parts_mut(elements as *mut E, len)
             },
         }
+    }
+
+    /// The element words, without taking them.
+    fn words(&self) -> &[usize] {
+        let elements = self.elements();
+        // SAFETY: an element is one word.
+        unsafe { std::slice::from_raw_parts(elements.as_ptr() as *const usize, elements.len()) }
     }
 
     fn push(&mut self, element: E) {
         let word = to_raw(element);
         match self.raw {
             0 => self.raw = word,
-            raw if raw & CHAIN_TAG == 0 => unsafe {
-                let chain = std::alloc::alloc(chain_layout(2)) as *mut usize;
-                if chain.is_null() {
-                    std::alloc::handle_alloc_error(chain_layout(2));
+            old => {
+                let grown = new_chain(&[self.words(), &[word]]);
+                if old & CHAIN_TAG != 0 {
+                    unsafe { free_chain(old) };
                 }
-                chain.write(2);
-                chain.add(1).write(raw);
-                chain.add(2).write(word);
-                self.raw = chain as usize | CHAIN_TAG;
-            },
-            _ => unsafe {
-                let chain = self.chain_ptr();
-                let len = *chain;
-                let grown = std::alloc::realloc(
-                    chain as *mut u8,
-                    chain_layout(len),
-                    chain_layout(len + 1).size(),
-                ) as *mut usize;
-                if grown.is_null() {
-                    std::alloc::handle_alloc_error(chain_layout(len + 1));
-                }
-                grown.write(len + 1);
-                grown.add(len + 1).write(word);
-                self.raw = grown as usize | CHAIN_TAG;
-            },
+                self.raw = grown;
+            }
         }
     }
 
     /// Takes out the element at `index` (of `elements()`).
     fn take(&mut self, index: usize) -> E {
-        match self.raw {
-            raw if raw & CHAIN_TAG == 0 => {
-                debug_assert!(raw != 0 && index == 0);
-                self.raw = 0;
-                unsafe { from_raw(raw) }
-            }
-            _ => unsafe {
-                let chain = self.chain_ptr();
-                let len = *chain;
-                let words = chain.add(1);
-                let taken = *words.add(index);
-                *words.add(index) = *words.add(len - 1);
-                if len == 2 {
-                    self.raw = *words;
-                    std::alloc::dealloc(chain as *mut u8, chain_layout(len));
-                } else {
-                    let shrunk = std::alloc::realloc(
-                        chain as *mut u8,
-                        chain_layout(len),
-                        chain_layout(len - 1).size(),
-                    ) as *mut usize;
-                    if shrunk.is_null() {
-                        std::alloc::handle_alloc_error(chain_layout(len - 1));
-                    }
-                    shrunk.write(len - 1);
-                    self.raw = shrunk as usize | CHAIN_TAG;
-                }
-                from_raw(taken)
-            },
+        let old = self.raw;
+        let words = self.words();
+        let taken = words[index];
+        self.raw = match words.len() {
+            1 => 0,
+            2 => words[1 - index],
+            _ => new_chain(&[&words[..index], &words[index + 1..]]),
+        };
+        if old & CHAIN_TAG != 0 {
+            unsafe { free_chain(old) };
         }
+        // SAFETY: the word left the bucket and is handed out once.
+        unsafe { from_raw(taken) }
     }
 
     /// Empties the bucket, handing each element to `out`.
     fn drain(&mut self, mut out: impl FnMut(E)) {
-        match std::mem::replace(&mut self.raw, 0) {
+        let old = std::mem::replace(&mut self.raw, 0);
+        match old {
             0 => {}
             raw if raw & CHAIN_TAG == 0 => out(unsafe { from_raw(raw) }),
             raw => unsafe {
-                let chain = (raw & !CHAIN_TAG) as *mut usize;
-                let len = *chain;
+                let (_, elements, len) = chain_parts(raw);
                 for i in 0..len {
-                    out(from_raw(*chain.add(1 + i)));
+                    out(from_raw(*elements.add(i)));
                 }
-                std::alloc::dealloc(chain as *mut u8, chain_layout(len));
+                free_chain(raw);
             },
         }
     }
@@ -579,6 +599,31 @@ mod tests {
         }
         assert!(t.is_empty());
         assert!(t.bucket_count() <= 8);
+    }
+
+    #[test]
+    fn a_bucket_holds_short_and_long_chains() {
+        let mut slot: Slot<Key> = Slot::EMPTY;
+        let names: Vec<String> = (0..7).map(|i| format!("k{i}")).collect();
+        for (n, name) in names.iter().enumerate() {
+            slot.push(key(name));
+            let held: Vec<&[u8]> = slot.elements().iter().map(|e| e.key()).collect();
+            let expected: Vec<&[u8]> = names[..=n].iter().map(|n| n.as_bytes()).collect();
+            assert_eq!(held, expected);
+        }
+        // Take from the middle, the front and the back down to empty, across
+        // the long (length word) and short (length in the bucket) forms.
+        let mut left: Vec<String> = names.clone();
+        for index in [3, 0, 4, 1, 2, 0, 0] {
+            let taken = slot.take(index);
+            assert_eq!(taken.key(), left.remove(index).as_bytes());
+            let mut held: Vec<Vec<u8>> = slot.elements().iter().map(|e| e.key().to_vec()).collect();
+            let mut expected: Vec<Vec<u8>> = left.iter().map(|n| n.as_bytes().to_vec()).collect();
+            held.sort();
+            expected.sort();
+            assert_eq!(held, expected);
+        }
+        assert_eq!(slot.raw, 0);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::value::EncodingLimits;
 /// block's address (low bit clear; listpack blocks are 4-aligned), or a
 /// boxed table's address with the low bit set.
 pub struct Hash {
-    word: usize,
+    word: *mut u8,
 }
 
 type FieldTable = Dict<Box<[u8]>>;
@@ -58,10 +58,10 @@ impl Drop for Hash {
     fn drop(&mut self) {
         // SAFETY: the word holds what `repr` says; each is dropped once.
         unsafe {
-            if self.word & TABLE_TAG != 0 {
-                drop(Box::from_raw((self.word & !TABLE_TAG) as *mut FieldTable));
+            if self.is_table() {
+                drop(Box::from_raw(self.table_ptr()));
             } else {
-                std::ptr::drop_in_place(&mut self.word as *mut usize as *mut Listpack);
+                std::ptr::drop_in_place(&mut self.word as *mut *mut u8 as *mut Listpack);
             }
         }
     }
@@ -78,26 +78,35 @@ impl std::fmt::Debug for Hash {
 
 impl Hash {
     fn from_listpack(lp: Listpack) -> Hash {
-        const { assert!(std::mem::size_of::<Listpack>() == std::mem::size_of::<usize>()) };
+        const { assert!(std::mem::size_of::<Listpack>() == std::mem::size_of::<*mut u8>()) };
         // SAFETY: a Listpack is one nullable pointer to a 4-aligned block.
-        let word = unsafe { std::mem::transmute_copy::<Listpack, usize>(&lp) };
+        let word = unsafe { std::mem::transmute_copy::<Listpack, *mut u8>(&lp) };
         std::mem::forget(lp);
         Hash { word }
     }
 
     fn from_table(table: FieldTable) -> Hash {
+        let table = Box::into_raw(Box::new(table)) as *mut u8;
         Hash {
-            word: Box::into_raw(Box::new(table)) as usize | TABLE_TAG,
+            word: table.map_addr(|a| a | TABLE_TAG),
         }
+    }
+
+    fn is_table(&self) -> bool {
+        self.word.addr() & TABLE_TAG != 0
+    }
+
+    fn table_ptr(&self) -> *mut FieldTable {
+        self.word.map_addr(|a| a & !TABLE_TAG) as *mut FieldTable
     }
 
     fn repr(&self) -> Repr<'_> {
         // SAFETY: see the type's comment.
         unsafe {
-            if self.word & TABLE_TAG != 0 {
-                Repr::Table(&*((self.word & !TABLE_TAG) as *const FieldTable))
+            if self.is_table() {
+                Repr::Table(&*self.table_ptr())
             } else {
-                Repr::Listpack(&*(&self.word as *const usize as *const Listpack))
+                Repr::Listpack(&*(&self.word as *const *mut u8 as *const Listpack))
             }
         }
     }
@@ -105,10 +114,10 @@ impl Hash {
     fn repr_mut(&mut self) -> ReprMut<'_> {
         // SAFETY: see the type's comment.
         unsafe {
-            if self.word & TABLE_TAG != 0 {
-                ReprMut::Table(&mut *((self.word & !TABLE_TAG) as *mut FieldTable))
+            if self.is_table() {
+                ReprMut::Table(&mut *self.table_ptr())
             } else {
-                ReprMut::Listpack(&mut *(&mut self.word as *mut usize as *mut Listpack))
+                ReprMut::Listpack(&mut *(&mut self.word as *mut *mut u8 as *mut Listpack))
             }
         }
     }

@@ -41,28 +41,33 @@ pub unsafe trait Element: Sized {
     fn key(&self) -> &[u8];
 }
 
-fn to_raw<E: Element>(element: E) -> usize {
-    const { assert!(std::mem::size_of::<E>() == std::mem::size_of::<usize>()) };
-    let raw = unsafe { std::mem::transmute_copy::<E, usize>(&element) };
+/// An element's word: its pointer, provenance kept (the table tags the
+/// low bit of bucket words with `map_addr`, never through integers).
+type Word = *mut u8;
+
+fn to_raw<E: Element>(element: E) -> Word {
+    const { assert!(std::mem::size_of::<E>() == std::mem::size_of::<Word>()) };
+    // SAFETY: E is one pointer (the trait's contract).
+    let raw = unsafe { std::mem::transmute_copy::<E, Word>(&element) };
     std::mem::forget(element);
-    debug_assert!(raw != 0 && raw & 1 == 0);
+    debug_assert!(!raw.is_null() && raw.addr() & 1 == 0);
     raw
 }
 
 /// # Safety
 /// `raw` came from `to_raw::<E>` and is taken back exactly once.
-unsafe fn from_raw<E: Element>(raw: usize) -> E {
-    std::mem::transmute_copy::<usize, E>(&raw)
+unsafe fn from_raw<E: Element>(raw: Word) -> E {
+    std::mem::transmute_copy::<Word, E>(&raw)
 }
 
 /// Asks the CPU to start loading the block `element` points to.
 fn prefetch<E: Element>(element: &E) {
     // SAFETY: an element is one pointer wide (the trait's contract).
-    prefetch_address(unsafe { *(element as *const E as *const usize) });
+    prefetch_address(unsafe { *(element as *const E as *const Word) });
 }
 
 /// Asks the CPU to start loading the cache line at `address`.
-fn prefetch_address(address: usize) {
+fn prefetch_address(address: *const u8) {
     // SAFETY: a prefetch never faults, whatever the address.
     #[cfg(target_arch = "x86_64")]
     unsafe {
@@ -72,13 +77,13 @@ fn prefetch_address(address: usize) {
     let _ = address;
 }
 
-/// A bucket: 0 (empty), an element's word (low bit 0), or a chain's
+/// A bucket: null (empty), an element's word (low bit 0), or a chain's
 /// address with the low bit set. A chain is an exact-size array of element
 /// words; one of 2 to 4 elements keeps its length in bits 1 and 2 of the
 /// bucket word (so two colliding keys cost a 16-byte block), a longer one
 /// in a length word before the elements (bits 1 and 2 clear).
 struct Slot<E: Element> {
-    raw: usize,
+    raw: Word,
     owns: PhantomData<E>,
 }
 
@@ -90,34 +95,38 @@ fn chain_layout(len: usize) -> Layout {
     let words = if len <= SHORT_CHAIN { len } else { len + 1 };
     // Cannot fail for the chain lengths a table can reach (each element is
     // a live allocation).
-    match Layout::array::<usize>(words) {
+    match Layout::array::<Word>(words) {
         Ok(layout) => layout,
         Err(_) => panic!("chain of {len} elements"),
     }
 }
 
+fn is_chain(raw: Word) -> bool {
+    raw.addr() & CHAIN_TAG != 0
+}
+
 /// Allocates a chain holding the words of `parts`, in order (at least 2),
 /// and returns its bucket word.
-fn new_chain(parts: &[&[usize]]) -> usize {
+fn new_chain(parts: &[&[Word]]) -> Word {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     debug_assert!(len >= 2);
     let layout = chain_layout(len);
     // SAFETY: the layout is non-empty and 8-aligned; every write is inside it.
     unsafe {
-        let block = std::alloc::alloc(layout) as *mut usize;
+        let block = std::alloc::alloc(layout);
         if block.is_null() {
             std::alloc::handle_alloc_error(layout);
         }
         let (elements, tag) = if len <= SHORT_CHAIN {
-            (block, (len - 1) << 1)
+            (block as *mut Word, (len - 1) << 1)
         } else {
-            block.write(len);
-            (block.add(1), 0)
+            (block as *mut usize).write(len);
+            ((block as *mut Word).add(1), 0)
         };
         for (i, &word) in parts.iter().flat_map(|p| p.iter()).enumerate() {
             elements.add(i).write(word);
         }
-        block as usize | tag | CHAIN_TAG
+        block.map_addr(|a| a | tag | CHAIN_TAG)
     }
 }
 
@@ -125,11 +134,11 @@ fn new_chain(parts: &[&[usize]]) -> usize {
 ///
 /// # Safety
 /// `raw` is a live chain's bucket word.
-unsafe fn chain_parts(raw: usize) -> (*mut usize, *mut usize, usize) {
-    let block = (raw & !7) as *mut usize;
-    match (raw >> 1) & 3 {
-        0 => (block, block.add(1), *block),
-        short => (block, block, short + 1),
+unsafe fn chain_parts(raw: Word) -> (*mut u8, *mut Word, usize) {
+    let block = raw.map_addr(|a| a & !7);
+    match (raw.addr() >> 1) & 3 {
+        0 => (block, (block as *mut Word).add(1), *(block as *const usize)),
+        short => (block, block as *mut Word, short + 1),
     }
 }
 
@@ -137,23 +146,23 @@ unsafe fn chain_parts(raw: usize) -> (*mut usize, *mut usize, usize) {
 ///
 /// # Safety
 /// `raw` is a live chain's bucket word, not used again.
-unsafe fn free_chain(raw: usize) {
+unsafe fn free_chain(raw: Word) {
     let (block, _, len) = chain_parts(raw);
-    std::alloc::dealloc(block as *mut u8, chain_layout(len));
+    std::alloc::dealloc(block, chain_layout(len));
 }
 
 impl<E: Element> Slot<E> {
     const EMPTY: Slot<E> = Slot {
-        raw: 0,
+        raw: std::ptr::null_mut(),
         owns: PhantomData,
     };
 
     fn elements(&self) -> &[E] {
         match self.raw {
-            0 => &[],
-            raw if raw & CHAIN_TAG == 0 => {
+            raw if raw.is_null() => &[],
+            raw if !is_chain(raw) => {
                 // SAFETY: the word is an element (E is one pointer wide).
-                std::slice::from_ref(unsafe { &*(&self.raw as *const usize as *const E) })
+                std::slice::from_ref(unsafe { &*(&self.raw as *const Word as *const E) })
             }
             raw => unsafe {
                 let (_, elements, len) = chain_parts(raw);
@@ -164,9 +173,9 @@ impl<E: Element> Slot<E> {
 
     fn elements_mut(&mut self) -> &mut [E] {
         match self.raw {
-            0 => &mut [],
-            raw if raw & CHAIN_TAG == 0 => {
-                std::slice::from_mut(unsafe { &mut *(&mut self.raw as *mut usize as *mut E) })
+            raw if raw.is_null() => &mut [],
+            raw if !is_chain(raw) => {
+                std::slice::from_mut(unsafe { &mut *(&mut self.raw as *mut Word as *mut E) })
             }
             raw => unsafe {
                 let (_, elements, len) = chain_parts(raw);
@@ -176,24 +185,24 @@ impl<E: Element> Slot<E> {
     }
 
     /// The element words, without taking them.
-    fn words(&self) -> &[usize] {
+    fn words(&self) -> &[Word] {
         let elements = self.elements();
         // SAFETY: an element is one word.
-        unsafe { std::slice::from_raw_parts(elements.as_ptr() as *const usize, elements.len()) }
+        unsafe { std::slice::from_raw_parts(elements.as_ptr() as *const Word, elements.len()) }
     }
 
     fn push(&mut self, element: E) {
         let word = to_raw(element);
-        match self.raw {
-            0 => self.raw = word,
-            old => {
-                let grown = new_chain(&[self.words(), &[word]]);
-                if old & CHAIN_TAG != 0 {
-                    unsafe { free_chain(old) };
-                }
-                self.raw = grown;
-            }
+        if self.raw.is_null() {
+            self.raw = word;
+            return;
         }
+        let old = self.raw;
+        let grown = new_chain(&[self.words(), &[word]]);
+        if is_chain(old) {
+            unsafe { free_chain(old) };
+        }
+        self.raw = grown;
     }
 
     /// Takes out the element at `index` (of `elements()`).
@@ -202,11 +211,11 @@ impl<E: Element> Slot<E> {
         let words = self.words();
         let taken = words[index];
         self.raw = match words.len() {
-            1 => 0,
+            1 => std::ptr::null_mut(),
             2 => words[1 - index],
             _ => new_chain(&[&words[..index], &words[index + 1..]]),
         };
-        if old & CHAIN_TAG != 0 {
+        if is_chain(old) {
             unsafe { free_chain(old) };
         }
         // SAFETY: the word left the bucket and is handed out once.
@@ -215,10 +224,10 @@ impl<E: Element> Slot<E> {
 
     /// Empties the bucket, handing each element to `out`.
     fn drain(&mut self, mut out: impl FnMut(E)) {
-        let old = std::mem::replace(&mut self.raw, 0);
+        let old = std::mem::replace(&mut self.raw, std::ptr::null_mut());
         match old {
-            0 => {}
-            raw if raw & CHAIN_TAG == 0 => out(unsafe { from_raw(raw) }),
+            raw if raw.is_null() => {}
+            raw if !is_chain(raw) => out(unsafe { from_raw(raw) }),
             raw => unsafe {
                 let (_, elements, len) = chain_parts(raw);
                 for i in 0..len {
@@ -309,7 +318,7 @@ impl<E: Element> Table<E> {
             + self
                 .slots
                 .iter()
-                .filter(|s| s.raw & CHAIN_TAG != 0)
+                .filter(|s| is_chain(s.raw))
                 .map(|s| chain_layout(s.elements().len()).size())
                 .sum::<usize>()
     }
@@ -321,7 +330,7 @@ impl<E: Element> Table<E> {
     /// Starts loading the bucket `key` belongs in (see `sample`).
     pub fn prefetch_bucket(&self, key: &[u8]) {
         if let Some(slot) = self.slots.get(self.index_of_or_zero(key)) {
-            prefetch_address(slot as *const Slot<E> as usize);
+            prefetch_address(slot as *const Slot<E> as *const u8);
         }
     }
 
@@ -623,7 +632,7 @@ mod tests {
             expected.sort();
             assert_eq!(held, expected);
         }
-        assert_eq!(slot.raw, 0);
+        assert!(slot.raw.is_null());
     }
 
     #[test]

@@ -8,23 +8,6 @@ use crate::storage::{class, Value};
 use crate::util::c_numbers::{self, IncrementError};
 use crate::util::{eq_ignore_case, parse_i64};
 
-/// The string at `key`: None if absent, WRONGTYPE if another type. Counts a keyspace hit or miss.
-fn read_string<'v>(
-    keys: &'v mut crate::storage::KeyView<'_, '_>,
-    key: &[u8],
-) -> Result<Option<&'v [u8]>, CommandError> {
-    Ok(keys.read_string(key)?)
-}
-
-/// The string at `key` for a command about to write it (Redis's
-/// `lookupKeyWrite`): no hit or miss is counted, no `keymiss` sent.
-fn write_string<'v>(
-    keys: &'v mut crate::storage::KeyView<'_, '_>,
-    key: &[u8],
-) -> Result<Option<&'v [u8]>, CommandError> {
-    Ok(keys.write_string(key)?)
-}
-
 fn check_length(ctx: &Ctx, len: u64) -> CommandResult {
     let max = ctx
         .shared
@@ -38,7 +21,7 @@ fn check_length(ctx: &Ctx, len: u64) -> CommandResult {
 }
 
 pub fn get(ctx: &mut Ctx, args: Args) -> CommandResult {
-    match read_string(&mut ctx.keys, &args[1])? {
+    match ctx.keys.read_string(&args[1])? {
         Some(bytes) => ctx.reply.bulk(bytes),
         None => ctx.reply.null(),
     }
@@ -155,7 +138,7 @@ pub fn set(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
     // GET reads the old value first, as a read (a miss sends `keymiss`).
     let old_value = if options.get {
-        read_string(&mut ctx.keys, key)?.map(|bytes| bytes.to_vec())
+        ctx.keys.read_string(key)?.map(|bytes| bytes.to_vec())
     } else {
         None
     };
@@ -265,7 +248,7 @@ pub fn msetnx(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn getset(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    let old = read_string(&mut ctx.keys, key)?.map(|b| b.to_vec());
+    let old = ctx.keys.read_string(key)?.map(|b| b.to_vec());
     // Redis answers with the old value before it writes (and notifies).
     match old {
         Some(bytes) => ctx.reply.bulk(&bytes),
@@ -278,7 +261,7 @@ pub fn getset(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    if read_string(&mut ctx.keys, key)?.is_none() {
+    if ctx.keys.read_string(key)?.is_none() {
         ctx.reply.null();
         return Ok(());
     }
@@ -296,7 +279,7 @@ pub fn getdel(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
     let options = parse_string_options(args, 2, StringCommand::Getex)?;
     let key = &args[1];
-    let Some(value) = read_string(&mut ctx.keys, key)?.map(|b| b.to_vec()) else {
+    let Some(value) = ctx.keys.read_string(key)?.map(|b| b.to_vec()) else {
         ctx.reply.null();
         return Ok(());
     };
@@ -328,7 +311,7 @@ pub fn getex(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
     let addition = &args[2];
-    let current_len = write_string(&mut ctx.keys, key)?.map(|b| b.len());
+    let current_len = ctx.keys.write_string(key)?.map(|b| b.len());
     match current_len {
         None => {
             check_length(ctx, addition.len() as u64)?;
@@ -353,7 +336,9 @@ pub fn append(ctx: &mut Ctx, args: Args) -> CommandResult {
 }
 
 pub fn strlen(ctx: &mut Ctx, args: Args) -> CommandResult {
-    let len = read_string(&mut ctx.keys, &args[1])?
+    let len = ctx
+        .keys
+        .read_string(&args[1])?
         .map(|b| b.len())
         .unwrap_or(0);
     ctx.reply.integer(len as i64);
@@ -363,7 +348,7 @@ pub fn strlen(ctx: &mut Ctx, args: Args) -> CommandResult {
 pub fn getrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     let start = parse_int(&args[2])?;
     let end = parse_int(&args[3])?;
-    let Some(bytes) = read_string(&mut ctx.keys, &args[1])? else {
+    let Some(bytes) = ctx.keys.read_string(&args[1])? else {
         ctx.reply.bulk(b"");
         return Ok(());
     };
@@ -395,7 +380,7 @@ pub fn setrange(ctx: &mut Ctx, args: Args) -> CommandResult {
     if offset < 0 {
         return Err(CommandError::OffsetOutOfRange);
     }
-    let current = write_string(&mut ctx.keys, key)?.map(|b| b.len());
+    let current = ctx.keys.write_string(key)?.map(|b| b.len());
     let Some(current_len) = current else {
         if value.is_empty() {
             ctx.reply.integer(0);
@@ -480,7 +465,7 @@ pub fn decrby(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn incrbyfloat(ctx: &mut Ctx, args: Args) -> CommandResult {
     let key = &args[1];
-    let current = write_string(&mut ctx.keys, key)?;
+    let current = ctx.keys.write_string(key)?;
     let text = c_numbers::increment(current, &args[2], false).map_err(|error| match error {
         IncrementError::BadCurrent | IncrementError::BadIncrement => CommandError::NotFloat,
         IncrementError::IncrementNotFinite | IncrementError::ResultNotFinite => {
@@ -681,7 +666,7 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
     };
     let byte = offset >> 3;
     let mask = 0x80u8 >> (offset & 7);
-    match write_string(&mut ctx.keys, key)? {
+    match ctx.keys.write_string(key)? {
         None => ctx.keys.set_string(key, b"", 0),
         Some(bytes) if byte < bytes.len() && (bytes[byte] & mask != 0) == on => {
             // Nothing changes: no write, no event (as in Redis).
@@ -711,7 +696,9 @@ pub fn setbit(ctx: &mut Ctx, args: Args) -> CommandResult {
 
 pub fn getbit(ctx: &mut Ctx, args: Args) -> CommandResult {
     let offset = parse_bit_offset(ctx, &args[2])?;
-    let bit = read_string(&mut ctx.keys, &args[1])?
+    let bit = ctx
+        .keys
+        .read_string(&args[1])?
         .and_then(|bytes| bytes.get(offset >> 3).copied())
         .is_some_and(|b| b & (0x80 >> (offset & 7)) != 0);
     ctx.reply.integer(bit as i64);

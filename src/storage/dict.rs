@@ -105,15 +105,6 @@ impl<V> Dict<V> {
         self.table.clear();
     }
 
-    /// Bytes of bookkeeping per pair beyond the key and value themselves
-    /// (the pair's box and allocation header), for memory estimates.
-    pub const PAIR_OVERHEAD: usize = std::mem::size_of::<Pair<V>>() + 8;
-
-    /// Bytes the table's buckets and chains take.
-    pub fn overhead_bytes(&self) -> usize {
-        self.table.overhead_bytes()
-    }
-
     /// One SCAN step over one bucket; returns the next cursor (0: done).
     pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&[u8], &V)) -> u64 {
         self.table

@@ -402,11 +402,6 @@ impl Entry {
         }
     }
 
-    /// Bytes of the block itself (header, payload word, key, inline string).
-    pub fn block_bytes(&self) -> usize {
-        self.block_size()
-    }
-
     /// The access word (see the module comment).
     pub fn access(&self) -> u32 {
         unsafe { *(self.base() as *const u32) }
@@ -516,14 +511,6 @@ impl Entry {
             return;
         }
         self.rebuild(None, self.deadline(), Some(Payload::Inline(bytes)));
-    }
-
-    /// Replaces what the entry holds; deadline and access data stay.
-    pub fn set_value(&mut self, value: Value) {
-        match value {
-            Value::Str(bytes) => self.set_string(&bytes),
-            value => self.rebuild(None, self.deadline(), Some(Payload::Value(value))),
-        }
     }
 
     /// The same entry under another key (RENAME).
@@ -664,13 +651,13 @@ mod tests {
     #[test]
     fn strings_live_inline_in_one_small_block() {
         let entry = Entry::new_string(b"key:000000000001", b"0123456789", 0, 7);
-        assert_eq!(entry.block_bytes(), 8 + 16 + 1 + 10);
+        assert_eq!(entry.block_size(), 8 + 16 + 1 + 10);
         assert_eq!(entry.key(), b"key:000000000001");
         assert_eq!(entry.string(), Some(&b"0123456789"[..]));
         assert_eq!(entry.kind(), Kind::InlineStr);
         assert_eq!((entry.deadline(), entry.access()), (0, 7));
         let hundred = Entry::new_string(b"key:000000000001", &[b'x'; 100], 0, 0);
-        assert!(hundred.block_bytes() <= 128);
+        assert!(hundred.block_size() <= 128);
     }
 
     #[test]

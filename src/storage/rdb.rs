@@ -117,8 +117,8 @@ pub fn dump(contents: Contents<'_>) -> Vec<u8> {
                 }
             }
         },
-        Contents::Hash(hash) => match hash.is_listpack() {
-            true => {
+        Contents::Hash(hash) => {
+            if hash.is_listpack() {
                 out.push(TYPE_HASH_LISTPACK);
                 let mut lp = ListpackWriter::default();
                 for (field, value) in hash.iter() {
@@ -126,8 +126,7 @@ pub fn dump(contents: Contents<'_>) -> Vec<u8> {
                     lp.push(value);
                 }
                 put_string(&mut out, &lp.finish());
-            }
-            false => {
+            } else {
                 out.push(TYPE_HASH);
                 put_len(&mut out, hash.len() as u64);
                 for (field, value) in hash.iter() {
@@ -135,7 +134,7 @@ pub fn dump(contents: Contents<'_>) -> Vec<u8> {
                     put_string(&mut out, value);
                 }
             }
-        },
+        }
         Contents::SortedSet(zset) => match zset {
             ZSet::Listpack(_) => {
                 out.push(TYPE_ZSET_LISTPACK);

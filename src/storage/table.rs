@@ -311,18 +311,6 @@ impl<E: Element> Table<E> {
         self.slots.len()
     }
 
-    /// Bytes the table itself takes (its buckets and collision chains), for
-    /// memory estimates.
-    pub fn overhead_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<usize>()
-            + self
-                .slots
-                .iter()
-                .filter(|s| is_chain(s.raw))
-                .map(|s| chain_layout(s.elements().len()).size())
-                .sum::<usize>()
-    }
-
     fn index_of(&self, key: &[u8]) -> usize {
         (self.hasher.hash_one(key) as usize) & (self.slots.len() - 1)
     }
@@ -542,12 +530,6 @@ impl<E: Element> Table<E> {
 
     pub fn iter(&self) -> impl Iterator<Item = &E> {
         self.slots.iter().flat_map(|slot| slot.elements().iter())
-    }
-
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut E> {
-        self.slots
-            .iter_mut()
-            .flat_map(|slot| slot.elements_mut().iter_mut())
     }
 
     /// Moves every element out, leaving the table empty.

@@ -41,6 +41,7 @@ pub mod protocol;
 pub mod server;
 pub mod stats;
 pub mod storage;
+pub mod upstream;
 pub mod util;
 
 pub use config::Config;

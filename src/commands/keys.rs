@@ -530,7 +530,7 @@ pub fn flushdb(ctx: &mut Ctx, args: Args) -> CommandResult {
     crate::events::tracking::invalidate_everything(
         ctx.shared,
         ctx.keys.locked.shards_mut(),
-        ctx.client,
+        Some(ctx.client),
     );
     ctx.reply.ok();
     Ok(())
@@ -546,7 +546,7 @@ pub fn flushall(ctx: &mut Ctx, args: Args) -> CommandResult {
     crate::events::tracking::invalidate_everything(
         ctx.shared,
         ctx.keys.locked.shards_mut(),
-        ctx.client,
+        Some(ctx.client),
     );
     ctx.reply.ok();
     Ok(())

@@ -33,6 +33,7 @@ use crate::server::client::{Client, ReplyMode};
 use crate::server::Shared;
 use crate::storage::Entry;
 use crate::storage::{class, KeyView, Locked, Value, WrongType};
+use crate::upstream::Route;
 pub use table::{CommandSpec, CommandTable, LockMode};
 
 /// Everything a handler may use while it runs.
@@ -230,11 +231,14 @@ fn dispatch_command(
         reject(shared, client, Some(index), &mut reply, error);
         return Some(index);
     }
-    let out_of_memory = shared
-        .hot
-        .maxmemory
-        .load(std::sync::atomic::Ordering::Relaxed)
-        != 0
+    let upstream = shared.upstream.is_configured();
+    // With an upstream, local memory holds copies only: writes go upstream.
+    let out_of_memory = !upstream
+        && shared
+            .hot
+            .maxmemory
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
         && crate::server::eviction::make_room(shared) == crate::server::eviction::Room::Exhausted;
     if out_of_memory && needs_memory(shared, client, spec) {
         let error = if spec.name == "exec" {
@@ -256,6 +260,21 @@ fn dispatch_command(
         transactions::queue(shared, client, index, args, &mut reply);
         return Some(index);
     }
+    let mut fill_if_missing = false;
+    if upstream {
+        match crate::upstream::route::route(shared, client, spec, args) {
+            Route::Local => {}
+            Route::LocalIfPresent => fill_if_missing = true,
+            Route::Defer(request) => {
+                client.upstream_request = Some(request);
+                return Some(index);
+            }
+            Route::Refuse(error) => {
+                reject(shared, client, Some(index), &mut reply, error);
+                return Some(index);
+            }
+        }
+    }
     let mut locked = match spec.lock {
         LockMode::Nothing => shared.keyspace.lock_nothing(),
         LockMode::All => shared.keyspace.lock_all(),
@@ -271,6 +290,23 @@ fn dispatch_command(
             },
         },
     };
+    if fill_if_missing {
+        let mut view = KeyView::new(&shared.keyspace, &mut locked, client.db, now_ms);
+        let missing =
+            crate::upstream::route::missing_keys(&mut view, spec, args, &client.upstream_absent);
+        if !missing.is_empty() {
+            client.upstream_request = Some(crate::upstream::Request::Fill {
+                args: args.to_owned(),
+                keys: missing,
+            });
+            return Some(index);
+        }
+        shared
+            .upstream
+            .stats
+            .hits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     run_locked(shared, client, &mut reply, &mut locked, index, args, now_ms);
     if shared.blocking.any() {
         client.ready_keys.extend(locked.take_ready());

@@ -53,6 +53,8 @@ const SECTIONS: &[(&str, bool)] = &[
     ("errorstats", true),
     ("latencystats", false),
     ("cluster", true),
+    // In a plain INFO only when an upstream is configured.
+    ("upstream", false),
     ("keyspace", true),
 ];
 
@@ -66,7 +68,8 @@ fn default_sections() -> impl Iterator<Item = String> {
 fn all_sections() -> impl Iterator<Item = String> {
     SECTIONS
         .iter()
-        .filter(|(name, _)| *name != "modules")
+        // `upstream` joins when one is configured (see `info`).
+        .filter(|(name, _)| *name != "modules" && *name != "upstream")
         .map(|(name, _)| name.to_string())
 }
 
@@ -84,6 +87,12 @@ pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
     }
     if args.len() == 1 {
         sections.extend(default_sections());
+    }
+    if ctx.shared.upstream.is_configured()
+        && sections.iter().any(|s| s == "keyspace")
+        && !sections.iter().any(|s| s == "upstream")
+    {
+        sections.push("upstream".into());
     }
     let mut text = String::new();
     for (name, _) in SECTIONS {
@@ -103,6 +112,11 @@ pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
             "errorstats" => info_errorstats(ctx),
             "cluster" => "cluster_enabled:0\r\n".to_string(),
             "keyspace" => info_keyspace(ctx),
+            "upstream" => {
+                let mut body = String::new();
+                ctx.shared.upstream.info_section(&mut body);
+                body.replace('\n', "\r\n")
+            }
             "commandstats" => info_commandstats(ctx),
             "latencystats" => info_latencystats(ctx),
             _ => continue,
@@ -112,6 +126,10 @@ pub fn info(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
         let title = match name {
             "module_list" | "modules" => "Modules".to_string(),
+            // With an upstream the local keyspace holds copies, a subset.
+            "keyspace" if ctx.shared.upstream.is_configured() => {
+                "Keyspace (local copies of upstream keys)".to_string()
+            }
             "cpu" => "CPU".to_string(),
             other => {
                 let mut chars = other.chars();

@@ -63,6 +63,19 @@ pub struct Config {
     pub set_max_intset_entries: u64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: u64,
+    /// The upstream Redis/Valkey URL (empty: standalone).
+    pub upstream: String,
+    /// The longest a local copy lives (ms; 0: as long as its upstream TTL).
+    pub upstream_max_ttl_ms: u64,
+    /// Serve cached keys while the upstream is unreachable.
+    pub upstream_serve_stale: bool,
+    pub upstream_timeout_ms: u64,
+    pub upstream_connect_timeout_ms: u64,
+    /// How long the upstream may leave health checks unanswered before the
+    /// link counts as down (copies dropped, reconnect).
+    pub upstream_down_after_ms: u64,
+    /// CLIENT TRACKING BCAST prefixes (empty: default tracking).
+    pub upstream_tracking_prefixes: Vec<String>,
     /// The configuration file this config came from, for CONFIG REWRITE.
     pub config_file: Option<std::path::PathBuf>,
 }
@@ -117,6 +130,13 @@ impl Default for Config {
             set_max_intset_entries: 512,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            upstream: String::new(),
+            upstream_max_ttl_ms: 0,
+            upstream_serve_stale: false,
+            upstream_timeout_ms: 500,
+            upstream_connect_timeout_ms: 1000,
+            upstream_down_after_ms: 3000,
+            upstream_tracking_prefixes: Vec::new(),
             config_file: None,
         }
     }
@@ -173,6 +193,25 @@ fn parse_yes_no(values: &[String]) -> Result<bool, String> {
         "no" => Ok(false),
         _ => Err("argument must be 'yes' or 'no'".into()),
     }
+}
+
+/// An upstream URL: `redis://` or `rediss://` (TLS), or empty for none.
+fn parse_upstream_url(url: &str) -> Result<String, String> {
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    if url.starts_with("redis-cluster://") {
+        return Err(
+            "redis-cluster:// upstreams are not supported yet: give one node as redis://host:port"
+                .into(),
+        );
+    }
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err("argument must be a redis:// or rediss:// URL".into());
+    }
+    redis::IntoConnectionInfo::into_connection_info(url)
+        .map_err(|e| format!("invalid upstream URL: {}", e))?;
+    Ok(url.to_string())
 }
 
 fn yes_no(b: bool) -> String {
@@ -270,6 +309,80 @@ pub static DIRECTIVES: &[Directive] = &[
             c.bind = v
                 .iter()
                 .flat_map(|s| s.split_whitespace().map(String::from))
+                .collect();
+            Ok(())
+        },
+    },
+    Directive {
+        name: "upstream",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.upstream.clone(),
+        set: |c, v| {
+            c.upstream = parse_upstream_url(one(v)?)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "upstream-max-ttl",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.upstream_max_ttl_ms.to_string(),
+        set: |c, v| {
+            c.upstream_max_ttl_ms = parse_number(v, 0, i64::MAX / 2)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "upstream-serve-stale",
+        aliases: &[],
+        mutable: true,
+        get: |c| yes_no(c.upstream_serve_stale),
+        set: |c, v| {
+            c.upstream_serve_stale = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "upstream-timeout",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.upstream_timeout_ms.to_string(),
+        set: |c, v| {
+            c.upstream_timeout_ms = parse_number(v, 1, 3_600_000)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "upstream-connect-timeout",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.upstream_connect_timeout_ms.to_string(),
+        set: |c, v| {
+            c.upstream_connect_timeout_ms = parse_number(v, 1, 3_600_000)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "upstream-down-after",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.upstream_down_after_ms.to_string(),
+        set: |c, v| {
+            c.upstream_down_after_ms = parse_number(v, 1, 3_600_000)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "upstream-tracking-prefixes",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.upstream_tracking_prefixes.join(" "),
+        set: |c, v| {
+            c.upstream_tracking_prefixes = v
+                .iter()
+                .flat_map(|p| p.split_whitespace())
+                .map(str::to_string)
                 .collect();
             Ok(())
         },

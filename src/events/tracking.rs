@@ -315,13 +315,17 @@ pub fn key_modified(
 
 /// FLUSHALL / FLUSHDB: every tracking client gets the null invalidation
 /// (the flushing one after its reply) and the whole table is dropped.
-pub fn invalidate_everything(shared: &Shared, shards: Vec<&mut Shard>, origin: &mut Client) {
+pub fn invalidate_everything(
+    shared: &Shared,
+    shards: Vec<&mut Shard>,
+    mut origin: Option<&mut Client>,
+) {
     if shared.tracking.client_count() > 0 {
         for target in shared.clients.all() {
             if !target.tracking.has(mode::ON) {
                 continue;
             }
-            if target.id == origin.id {
+            if let Some(origin) = origin.as_deref_mut().filter(|o| o.id == target.id) {
                 origin.pending_invalidations.push(Invalidated::All);
             } else {
                 send(shared, &target, &Invalidated::All);

@@ -87,6 +87,11 @@ pub struct Client {
     /// The running command's reply is a push (the SUBSCRIBE family): CLIENT
     /// REPLY OFF/SKIP does not silence it, as in Redis.
     pub reply_is_push: bool,
+    /// A command waiting on the upstream (the connection loop serves it).
+    pub upstream_request: Option<crate::upstream::Request>,
+    /// Keys the upstream just said it lacks: the re-run of the command that
+    /// filled them need not fill them again.
+    pub upstream_absent: Vec<Box<[u8]>>,
 }
 
 impl Client {
@@ -116,6 +121,8 @@ impl Client {
             pending_invalidations: Vec::new(),
             own_pushes: Vec::new(),
             reply_is_push: false,
+            upstream_request: None,
+            upstream_absent: Vec::new(),
         }
     }
 

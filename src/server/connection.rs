@@ -320,6 +320,12 @@ async fn run(
             // RESET ended MONITOR mode.
             monitor_feed = None;
         }
+        if let Some(request) = client.upstream_request.take() {
+            // The replies so far are out; the upstream's goes next, then
+            // the commands still buffered.
+            crate::upstream::route::serve(shared, client, request, &mut output).await;
+            resume_buffered = true;
+        }
         if let Some(pause) = client.pending_sleep.take() {
             tokio::time::sleep(pause).await;
             resume_buffered = true;
@@ -515,6 +521,7 @@ fn run_batch(
             Ok(Parsed::Command) => {
                 dispatch(shared, client, parser.args(input), output, now_ms);
                 if client.close_after_reply
+                    || client.upstream_request.is_some()
                     || client.pending_sleep.is_some()
                     || client.blocked.is_some()
                     || !client.ready_keys.is_empty()

@@ -259,6 +259,8 @@ pub struct Shared {
     pub monitor: MonitorFeed,
     pub pubsub: crate::events::pubsub::Hub,
     pub tracking: crate::events::tracking::Tracking,
+    /// The upstream tier (issue 6): link, fills, routing figures.
+    pub upstream: crate::upstream::Upstream,
     /// `client-output-buffer-limit` for the normal and pubsub classes.
     pub output_limits: outbox::OutputLimits,
     pub started_ms: u64,
@@ -295,6 +297,8 @@ impl Shared {
         let hot = HotConfig::default();
         hot.load_from(&config);
         let keyspace = Keyspace::new(config.databases);
+        let upstream = crate::upstream::Upstream::default();
+        upstream.configure(&config);
         let output_limits = outbox::OutputLimits::default();
         apply_event_config(&config, &keyspace, &output_limits);
         let run_id: String = (0..40)
@@ -315,6 +319,7 @@ impl Shared {
             monitor: MonitorFeed::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
+            upstream,
             output_limits,
             started_ms: crate::util::now_ms(),
             startup_memory: crate::stats::memory::used_memory(),
@@ -363,6 +368,7 @@ impl Shared {
         self.sample_memory();
         self.hot.load_from(&config);
         apply_event_config(&config, &self.keyspace, &self.output_limits);
+        self.upstream.configure(&config);
         let limit = config.maxmemory;
         *self.config.write() = config;
         // A limit below what is in use: evict down to it without stalling anyone.
@@ -565,6 +571,7 @@ impl Server {
         let mut tasks = JoinSet::new();
         tasks.spawn(active_expiry_loop(shared.clone()));
         tasks.spawn(ops_sampler_loop(shared.clone()));
+        crate::upstream::link::spawn(&shared);
         for listener in self.listeners {
             tasks.spawn(accept_loop(shared.clone(), listener, 0));
         }

@@ -345,6 +345,19 @@ impl DbShard {
         removed
     }
 
+    /// Drops the copy of an upstream key that changed upstream (the
+    /// upstream tier): a change by the server, like eviction, without an
+    /// `evicted` event. Returns whether there was a copy.
+    pub fn drop_copy(&mut self, key: &[u8]) -> bool {
+        let Some(entry) = self.dict.remove(key) else {
+            return false;
+        };
+        self.expires.update(key, entry.deadline(), 0);
+        self.touch_watchers(key);
+        self.changes.modified(&self.switch, key, true);
+        true
+    }
+
     /// Deletes everything, telling watchers first.
     pub fn flush(&mut self) {
         self.touch_all_watched(None);

@@ -41,6 +41,10 @@ const TYPE_LIST_QUICKLIST: u8 = 14;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
+const TYPE_SET_LISTPACK: u8 = 20;
+
+/// The newest RDB version the upstream tier reads (Redis 7.4, Valkey 8).
+const UPSTREAM_RDB_VERSION: u16 = 12;
 
 const QUICKLIST_PLAIN: u64 = 1;
 const QUICKLIST_PACKED: u64 = 2;
@@ -336,12 +340,30 @@ fn put_backlen(out: &mut Vec<u8>, len: u64) {
 
 /// Checks the footer of a DUMP payload (version and CRC) and decodes the value.
 pub fn restore(payload: &[u8], limits: &EncodingLimits) -> Result<Value, RestoreError> {
+    restore_up_to(payload, limits, RDB_VERSION)
+}
+
+/// The same for a DUMP that the upstream tier fetched: newer servers' footers
+/// (Redis 7.2 and 7.4, Valkey 8: RDB 11 and 12) and their set listpack are
+/// accepted too. RESTORE stays exactly Redis 7.0's.
+pub fn restore_from_upstream(
+    payload: &[u8],
+    limits: &EncodingLimits,
+) -> Result<Value, RestoreError> {
+    restore_up_to(payload, limits, UPSTREAM_RDB_VERSION)
+}
+
+fn restore_up_to(
+    payload: &[u8],
+    limits: &EncodingLimits,
+    newest: u16,
+) -> Result<Value, RestoreError> {
     if payload.len() < 10 {
         return Err(RestoreError::VersionOrChecksum);
     }
     let (body, footer) = payload.split_at(payload.len() - 10);
     let version = u16::from_le_bytes([footer[0], footer[1]]);
-    if version > RDB_VERSION {
+    if version > newest {
         return Err(RestoreError::VersionOrChecksum);
     }
     let mut crc = [0u8; 8];
@@ -349,7 +371,11 @@ pub fn restore(payload: &[u8], limits: &EncodingLimits) -> Result<Value, Restore
     if crc64(&payload[..payload.len() - 8]) != u64::from_le_bytes(crc) {
         return Err(RestoreError::VersionOrChecksum);
     }
-    let mut reader = Reader { bytes: body, at: 0 };
+    let mut reader = Reader {
+        bytes: body,
+        at: 0,
+        set_listpack: version > RDB_VERSION,
+    };
     let value = reader.value(limits).ok_or(RestoreError::BadFormat)?;
     if reader.at != body.len() || value.contents().aggregate_len() == Some(0) {
         return Err(RestoreError::BadFormat);
@@ -361,6 +387,8 @@ pub fn restore(payload: &[u8], limits: &EncodingLimits) -> Result<Value, Restore
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// Whether type 20 (a set as a listpack, RDB 11 on) may appear.
+    set_listpack: bool,
 }
 
 /// How a length or string begins.
@@ -489,6 +517,10 @@ impl<'a> Reader<'a> {
                 for _ in 0..n {
                     members.push(self.string()?);
                 }
+                Some(build_set(members, limits))
+            }
+            TYPE_SET_LISTPACK if self.set_listpack => {
+                let members = listpack_entries(&self.string()?)?;
                 Some(build_set(members, limits))
             }
             TYPE_SET_INTSET => {
@@ -624,6 +656,7 @@ fn listpack_entries(blob: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut r = Reader {
         bytes: &blob[..blob.len() - 1],
         at: 6,
+        set_listpack: false,
     };
     let mut entries = Vec::new();
     while r.at < r.bytes.len() {
@@ -683,6 +716,7 @@ fn ziplist_entries(blob: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut r = Reader {
         bytes: blob,
         at: 10,
+        set_listpack: false,
     };
     let mut entries = Vec::new();
     loop {

@@ -187,8 +187,8 @@ struct Result {
 
 async fn connect(port: u16) -> redis::aio::MultiplexedConnection {
     let client = redis::Client::open(format!("redis://127.0.0.1:{}", port)).expect("url");
-    let config = redis::AsyncConnectionConfig::new()
-        .set_response_timeout(Some(Duration::from_secs(5)));
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(5)));
     client
         .get_multiplexed_async_connection_with_config(&config)
         .await
@@ -202,7 +202,13 @@ async fn info_counter(con: &mut redis::aio::MultiplexedConnection, field: &str) 
         .await
         .unwrap_or_default();
     info.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .strip_prefix(':')?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -307,7 +313,14 @@ fn main() {
     let redis_port = free_port();
     let _redis = Process(
         Command::new("redis-server")
-            .args(["--port", &redis_port.to_string(), "--save", "", "--bind", "127.0.0.1"])
+            .args([
+                "--port",
+                &redis_port.to_string(),
+                "--save",
+                "",
+                "--bind",
+                "127.0.0.1",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed"),
@@ -325,7 +338,9 @@ fn main() {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} (cargo build --release): {}", cachet_bin, e)),
+            .unwrap_or_else(|e| {
+                panic!("cannot start {} (cargo build --release): {}", cachet_bin, e)
+            }),
     );
     wait_for_port(cachet_port);
     let runtime = tokio::runtime::Builder::new_multi_thread()

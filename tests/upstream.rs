@@ -719,9 +719,153 @@ async fn commands_that_cannot_work_through_an_upstream_say_so() {
     let _: () = query(&mut l1, &["SELECT", "0"]).await;
     let error = query_err(
         &mut l1,
-        &["CONFIG", "SET", "upstream", "redis-cluster://127.0.0.1:1"],
+        &["CONFIG", "SET", "upstream", "memcached://127.0.0.1:1"],
     )
     .await;
-    assert!(error.contains("not supported"), "{}", error);
+    assert!(error.contains("redis-cluster:// URL"), "{}", error);
+    server.stop().await;
+}
+
+/// A port whose cluster bus port (port + 10000) is free too.
+fn cluster_port() -> u16 {
+    for _ in 0..100 {
+        let port = common::free_port();
+        if port < 55_000 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair for a cluster node");
+}
+
+/// Three masters, created with `redis-cli --cluster create`.
+async fn start_cluster() -> Vec<Upstream> {
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let port = cluster_port();
+        let dir =
+            std::env::temp_dir().join(format!("cachet-cluster-{}-{}", std::process::id(), port));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut node = Upstream {
+            child: None,
+            port,
+            extra: vec![
+                "--cluster-enabled".into(),
+                "yes".into(),
+                "--cluster-config-file".into(),
+                dir.join("nodes.conf").display().to_string(),
+            ],
+            dir,
+        };
+        assert!(node.spawn().await, "cluster node did not start");
+        nodes.push(node);
+    }
+    let addresses: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let status = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addresses)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("redis-cli runs");
+    assert!(status.success(), "redis-cli --cluster create failed");
+    for node in &nodes {
+        let con = node.conn().await;
+        assert!(
+            wait_until(Duration::from_secs(20), || {
+                let mut con = con.clone();
+                async move {
+                    let info: String = query(&mut con, &["CLUSTER", "INFO"]).await;
+                    info.contains("cluster_state:ok")
+                }
+            })
+            .await,
+            "the cluster did not come up"
+        );
+    }
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_master_cluster_upstream() {
+    let nodes = start_cluster().await;
+    let url = format!(
+        "redis-cluster://127.0.0.1:{},127.0.0.1:{}",
+        nodes[0].port, nodes[1].port
+    );
+    let server = TestServer::start_with(|c| c.upstream = url).await;
+    let mut l1 = server.conn().await;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let mut l1 = l1.clone();
+            async move { upstream_field(&mut l1, "upstream_link_status").await == "up" }
+        })
+        .await,
+        "the cluster link did not come up"
+    );
+    assert_eq!(
+        upstream_field(&mut l1, "upstream_tracking").await,
+        "default"
+    );
+    let cluster =
+        redis::cluster::ClusterClient::new(nodes.iter().map(|n| n.url()).collect::<Vec<_>>())
+            .expect("cluster client");
+    let mut direct = tokio::time::timeout(WAIT, cluster.get_async_connection())
+        .await
+        .expect("cluster connect in time")
+        .expect("cluster connect");
+
+    // Keys over all slots: written through cachet, read back both ways.
+    let keys = 300;
+    for i in 0..keys {
+        let key = format!("key:{}", i);
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(i)
+            .query_async(&mut l1)
+            .await
+            .expect("SET through cachet");
+    }
+    for node in &nodes {
+        let size: i64 = query(&mut node.conn().await, &["DBSIZE"]).await;
+        assert!(size > 50, "a master holds only {} keys", size);
+    }
+    for i in 0..keys {
+        let key = format!("key:{}", i);
+        let via_l1: i64 = query(&mut l1, &["GET", &key]).await;
+        assert_eq!(via_l1, i);
+        let upstream_value: i64 = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut direct)
+            .await
+            .expect("direct GET");
+        assert_eq!(upstream_value, i);
+    }
+    assert!(counter(&mut l1, "upstream_fills").await >= keys as u64);
+
+    // Another client's writes on any master invalidate the copies.
+    for i in (0..keys).step_by(15) {
+        let key = format!("key:{}", i);
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg("changed")
+            .query_async(&mut direct)
+            .await
+            .expect("direct SET");
+        assert!(
+            eventually(&l1, &["GET", &key], bulk("changed")).await,
+            "{} kept its old value",
+            key
+        );
+    }
+    // Cluster rules are the cluster's: keys of different slots in one command fail.
+    let error = query_err(&mut l1, &["MSET", "a", "1", "b", "2"]).await;
+    assert!(error.starts_with("CROSSSLOT"), "{}", error);
+    let _: () = query(&mut l1, &["MSET", "{t}a", "1", "{t}b", "2"]).await;
+    let both: Vec<String> = query(&mut l1, &["MGET", "{t}a", "{t}b"]).await;
+    assert_eq!(both, ["1", "2"]);
     server.stop().await;
 }

@@ -200,17 +200,18 @@ fn parse_upstream_url(url: &str) -> Result<String, String> {
     if url.is_empty() {
         return Ok(String::new());
     }
-    if url.starts_with("redis-cluster://") {
-        return Err(
-            "redis-cluster:// upstreams are not supported yet: give one node as redis://host:port"
-                .into(),
-        );
+    if !(url.starts_with("redis://")
+        || url.starts_with("rediss://")
+        || url.starts_with("redis-cluster://"))
+    {
+        return Err("argument must be a redis://, rediss:// or redis-cluster:// URL".into());
     }
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return Err("argument must be a redis:// or rediss:// URL".into());
+    let nodes = crate::upstream::link::node_urls(url)
+        .ok_or_else(|| "a redis-cluster:// URL needs at least one host:port".to_string())?;
+    for node in nodes {
+        redis::IntoConnectionInfo::into_connection_info(node.as_str())
+            .map_err(|e| format!("invalid upstream URL: {}", e))?;
     }
-    redis::IntoConnectionInfo::into_connection_info(url)
-        .map_err(|e| format!("invalid upstream URL: {}", e))?;
     Ok(url.to_string())
 }
 

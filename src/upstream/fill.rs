@@ -18,6 +18,7 @@
 use super::UpstreamError;
 use crate::server::Shared;
 use parking_lot::Mutex;
+use redis::aio::MultiplexedConnection;
 use redis::Value as Reply;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,7 +95,7 @@ pub async fn fill(shared: &Arc<Shared>, keys: &[Box<[u8]>]) -> Result<Vec<Outcom
         .misses
         .fetch_add(keys.len() as u64, std::sync::atomic::Ordering::Relaxed);
     if !mine.is_empty() {
-        let fetched = fetch(shared, &link, keys, &mine).await;
+        let fetched = fetch_all(shared, &link, keys, &mine).await;
         let mut slots = upstream.fills.slots.lock();
         let current = upstream.generation() == link.generation && upstream.is_up();
         let tracks = link.tracking != super::link::Tracking::Off;
@@ -134,32 +135,62 @@ enum Copy {
     Unreadable,
 }
 
-/// Reads the keys of `mine` in one transaction on the tracking connection.
-async fn fetch(
+/// Reads the keys of `mine`: one transaction per group of keys that one
+/// tracking connection serves together (all of them for one node, a slot
+/// for a cluster). Returns a copy per key of `mine`, in order.
+async fn fetch_all(
     shared: &Shared,
     link: &super::link::Link,
     keys: &[Box<[u8]>],
     mine: &[(usize, Arc<Slot>)],
 ) -> Result<Vec<Copy>, UpstreamError> {
+    let mut groups: Vec<(u16, MultiplexedConnection, Vec<usize>)> = Vec::new();
+    for (n, (i, _)) in mine.iter().enumerate() {
+        let (connection, group) = link.tracking_connection(&keys[*i]);
+        match groups.iter_mut().find(|g| g.0 == group) {
+            Some(existing) => existing.2.push(n),
+            None => groups.push((group, connection, vec![n])),
+        }
+    }
+    let mut copies: Vec<Option<Copy>> = (0..mine.len()).map(|_| None).collect();
+    for (_, connection, members) in groups {
+        let wanted: Vec<&[u8]> = members.iter().map(|n| &*keys[mine[*n].0]).collect();
+        let fetched = fetch(shared, link, connection, &wanted).await?;
+        for (n, copy) in members.into_iter().zip(fetched) {
+            copies[n] = Some(copy);
+        }
+    }
+    Ok(copies
+        .into_iter()
+        .map(|c| c.unwrap_or(Copy::Unreadable))
+        .collect())
+}
+
+/// Reads `keys` in one transaction on a tracking connection.
+async fn fetch(
+    shared: &Shared,
+    link: &super::link::Link,
+    mut connection: MultiplexedConnection,
+    keys: &[&[u8]],
+) -> Result<Vec<Copy>, UpstreamError> {
     let mut pipe = redis::pipe();
     pipe.cmd("MULTI");
-    for (i, _) in mine {
-        pipe.cmd("DUMP").arg(&*keys[*i]);
-        pipe.cmd("PTTL").arg(&*keys[*i]);
+    for key in keys {
+        pipe.cmd("DUMP").arg(*key);
+        pipe.cmd("PTTL").arg(*key);
     }
     pipe.cmd("EXEC");
-    let mut connection = link.connection(true);
     let timeout = shared.upstream.timeout();
     let started = Instant::now();
     let answer = tokio::time::timeout(
         timeout,
-        connection.send_packed_commands(&pipe, 1 + 2 * mine.len(), 1),
+        connection.send_packed_commands(&pipe, 1 + 2 * keys.len(), 1),
     )
     .await;
     shared.upstream.stats.record_round_trip(started.elapsed());
     let replies = match answer {
         Ok(Ok(mut replies)) if replies.len() == 1 => match replies.pop() {
-            Some(Reply::Array(items)) if items.len() == 2 * mine.len() => items,
+            Some(Reply::Array(items)) if items.len() == 2 * keys.len() => items,
             other => {
                 return Err(UpstreamError::Failed {
                     address: link.address.clone(),
@@ -172,6 +203,15 @@ async fn fetch(
                 address: link.address.clone(),
                 reason: "unexpected reply to a fill".into(),
             })
+        }
+        Ok(Err(error)) if error.code().is_some() => {
+            // The upstream refused the read (an ACL, a slot that moved):
+            // the command is forwarded instead, and a cluster link
+            // reconnects to learn the new slot map.
+            if link.is_cluster() {
+                link.request_reconnect();
+            }
+            return Ok(keys.iter().map(|_| Copy::Unreadable).collect());
         }
         Ok(Err(error)) => {
             return Err(UpstreamError::Failed {
@@ -186,7 +226,7 @@ async fn fetch(
             })
         }
     };
-    let mut copies = Vec::with_capacity(mine.len());
+    let mut copies = Vec::with_capacity(keys.len());
     let mut items = replies.into_iter();
     while let (Some(dump), Some(pttl)) = (items.next(), items.next()) {
         copies.push(match (dump, pttl) {

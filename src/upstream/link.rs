@@ -17,7 +17,9 @@
 
 use super::{Target, UpstreamError};
 use crate::server::Shared;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -52,46 +54,160 @@ impl Tracking {
     }
 }
 
-/// One live link (both connections), valid for one generation.
-pub struct Link {
-    pub generation: u64,
-    pub address: String,
-    pub tracking: Tracking,
+/// A connection that commands are forwarded on: to one node, or to a
+/// cluster (the `redis` crate routes by slot and follows MOVED/ASK).
+#[derive(Clone)]
+pub enum Forwarder {
+    Node(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl Forwarder {
+    pub async fn send(&mut self, command: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+        match self {
+            Forwarder::Node(c) => c.req_packed_command(command).await,
+            Forwarder::Cluster(c) => c.req_packed_command(command).await,
+        }
+    }
+
+    pub async fn send_many(
+        &mut self,
+        pipe: &redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisResult<Vec<redis::Value>> {
+        match self {
+            Forwarder::Node(c) => c.req_packed_commands(pipe, offset, count).await,
+            Forwarder::Cluster(c) => c.req_packed_commands(pipe, offset, count).await,
+        }
+    }
+}
+
+/// The connections of one node upstream.
+struct NodeLink {
     resp3: MultiplexedConnection,
     resp2: MultiplexedConnection,
     resp3_client: redis::Client,
     resp2_client: redis::Client,
+}
+
+/// The connections to a cluster: one client per protocol for forwarding,
+/// and a tracking connection to each master, which fills of its slots use.
+struct ClusterLink {
+    resp3: ClusterConnection,
+    resp2: ClusterConnection,
+    resp3_client: ClusterClient,
+    resp2_client: ClusterClient,
+    masters: Vec<Master>,
+    /// For each of the 16384 slots, its master's index in `masters`.
+    slot_owner: Vec<u16>,
+}
+
+struct Master {
+    address: String,
+    tracking: MultiplexedConnection,
+}
+
+enum Connections {
+    Node(NodeLink),
+    Cluster(ClusterLink),
+}
+
+/// One live link (all its connections), valid for one generation.
+pub struct Link {
+    pub generation: u64,
+    pub address: String,
+    pub tracking: Tracking,
+    connections: Connections,
     connect_timeout: Duration,
+    /// Wakes the supervisor to reconnect (the link's connection closed, or
+    /// a fill met a moved slot).
+    reconnect: Arc<Notify>,
 }
 
 impl Link {
-    /// The connection that answers in `protocol`'s shapes. Fills always use
-    /// the RESP3 one, which carries the tracking.
-    pub fn connection(&self, resp3: bool) -> MultiplexedConnection {
-        if resp3 {
-            self.resp3.clone()
-        } else {
-            self.resp2.clone()
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.connections, Connections::Cluster(_))
+    }
+
+    /// Asks the supervisor to drop this link and connect again.
+    pub fn request_reconnect(&self) {
+        self.reconnect.notify_one();
+    }
+
+    /// The connection that answers in the client's protocol's shapes.
+    pub fn connection(&self, resp3: bool) -> Forwarder {
+        match &self.connections {
+            Connections::Node(node) if resp3 => Forwarder::Node(node.resp3.clone()),
+            Connections::Node(node) => Forwarder::Node(node.resp2.clone()),
+            Connections::Cluster(cluster) if resp3 => Forwarder::Cluster(cluster.resp3.clone()),
+            Connections::Cluster(cluster) => Forwarder::Cluster(cluster.resp2.clone()),
+        }
+    }
+
+    /// The tracking connection that fills of `key` use, and the group of
+    /// keys one fill transaction may hold (a cluster slot).
+    pub fn tracking_connection(&self, key: &[u8]) -> (MultiplexedConnection, u16) {
+        match &self.connections {
+            Connections::Node(node) => (node.resp3.clone(), 0),
+            Connections::Cluster(cluster) => {
+                let slot = super::slot::slot_of(key);
+                let owner = cluster.slot_owner[slot as usize] as usize;
+                (cluster.masters[owner].tracking.clone(), slot)
+            }
+        }
+    }
+
+    /// Every tracking connection, for health checks.
+    fn tracking_connections(&self) -> Vec<(String, MultiplexedConnection)> {
+        match &self.connections {
+            Connections::Node(node) => vec![
+                (self.address.clone(), node.resp3.clone()),
+                (self.address.clone(), node.resp2.clone()),
+            ],
+            Connections::Cluster(cluster) => cluster
+                .masters
+                .iter()
+                .map(|m| (m.address.clone(), m.tracking.clone()))
+                .collect(),
         }
     }
 
     /// A connection of its own, for a blocking command (it may wait forever).
-    pub async fn dedicated(&self, resp3: bool) -> Result<MultiplexedConnection, UpstreamError> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(None);
-        let client = if resp3 {
-            &self.resp3_client
-        } else {
-            &self.resp2_client
+    pub async fn dedicated(&self, resp3: bool) -> Result<Forwarder, UpstreamError> {
+        let failed = |error: redis::RedisError| UpstreamError::Failed {
+            address: self.address.clone(),
+            reason: error.to_string(),
         };
-        client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|error| UpstreamError::Failed {
-                address: self.address.clone(),
-                reason: error.to_string(),
-            })
+        match &self.connections {
+            Connections::Node(node) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.connect_timeout))
+                    .set_response_timeout(None);
+                let client = if resp3 {
+                    &node.resp3_client
+                } else {
+                    &node.resp2_client
+                };
+                client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(Forwarder::Node)
+                    .map_err(failed)
+            }
+            Connections::Cluster(cluster) => {
+                let client = if resp3 {
+                    &cluster.resp3_client
+                } else {
+                    &cluster.resp2_client
+                };
+                client
+                    .get_async_connection()
+                    .await
+                    .map(Forwarder::Cluster)
+                    .map_err(failed)
+            }
+        }
     }
 
     /// Whether a copy of `key` would be kept fresh (or bounded) by this link.
@@ -264,12 +380,11 @@ async fn watch_link(
                 .max(timeout.as_millis() as u64),
         );
         drop(shared);
-        for resp3 in [true, false] {
-            let mut connection = link.connection(resp3);
+        for (address, mut connection) in link.tracking_connections() {
             let ping = redis::cmd("PING");
             match tokio::time::timeout(timeout, connection.send_packed_command(&ping)).await {
                 Ok(Ok(_)) => last_answer = Instant::now(),
-                Ok(Err(error)) => return error.to_string(),
+                Ok(Err(error)) => return format!("{}: {}", address, error),
                 Err(_) if last_answer.elapsed() > down_after => {
                     return format!("no answer for {} ms", last_answer.elapsed().as_millis())
                 }
@@ -279,12 +394,39 @@ async fn watch_link(
     }
 }
 
-/// `host:port` of a URL, without credentials.
+/// The node URLs of an upstream URL: one for `redis://` and `rediss://`,
+/// each listed node for `redis-cluster://[user:pass@]host:port[,host:port...]`
+/// (given as `redis://` URLs with the same credentials).
+pub fn node_urls(url: &str) -> Option<Vec<String>> {
+    let Some(rest) = url.strip_prefix("redis-cluster://") else {
+        return Some(vec![url.to_string()]);
+    };
+    let (credentials, nodes) = match rest.rsplit_once('@') {
+        Some((credentials, nodes)) => (format!("{}@", credentials), nodes),
+        None => (String::new(), rest),
+    };
+    let nodes: Vec<String> = nodes
+        .trim_end_matches('/')
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(|n| format!("redis://{}{}", credentials, n))
+        .collect();
+    (!nodes.is_empty()).then_some(nodes)
+}
+
+/// `host:port` of a URL (each node of a cluster URL), without credentials.
 pub fn display_address(url: &str) -> String {
-    match url.into_connection_info() {
-        Ok(info) => info.addr().to_string(),
-        Err(_) => url.to_string(),
-    }
+    let Some(nodes) = node_urls(url) else {
+        return url.to_string();
+    };
+    nodes
+        .iter()
+        .map(|node| match node.as_str().into_connection_info() {
+            Ok(info) => info.addr().to_string(),
+            Err(_) => node.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn with_protocol(info: &redis::ConnectionInfo, protocol: ProtocolVersion) -> redis::ConnectionInfo {
@@ -292,30 +434,14 @@ fn with_protocol(info: &redis::ConnectionInfo, protocol: ProtocolVersion) -> red
     info.clone().set_redis_settings(settings)
 }
 
-/// Opens both connections and switches tracking on.
-async fn connect(
+/// The callback that receives a tracking connection's pushes.
+fn push_handler(
     shared: &Arc<Shared>,
-    target: &Target,
     generation: u64,
     disconnected: Arc<Notify>,
-) -> Result<Link, String> {
-    // rustls needs a process-wide crypto provider for rediss:// links.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let info = target
-        .url
-        .as_str()
-        .into_connection_info()
-        .map_err(|e| format!("bad upstream URL: {}", e))?;
-    let address = info.addr().to_string();
-    let resp3_client = redis::Client::open(with_protocol(&info, ProtocolVersion::RESP3))
-        .map_err(|e| e.to_string())?;
-    let resp2_client = redis::Client::open(with_protocol(&info, ProtocolVersion::RESP2))
-        .map_err(|e| e.to_string())?;
-    let base = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(target.connect_timeout))
-        .set_response_timeout(None);
+) -> impl Fn(PushInfo) -> Result<(), std::convert::Infallible> + Send + Sync + 'static {
     let weak = Arc::downgrade(shared);
-    let on_push = move |push: PushInfo| -> Result<(), std::convert::Infallible> {
+    move |push: PushInfo| {
         match push.kind {
             PushKind::Invalidate => {
                 if let Some(shared) = weak.upgrade() {
@@ -326,56 +452,244 @@ async fn connect(
             _ => {}
         }
         Ok(())
-    };
+    }
+}
+
+/// Opens a tracking connection to one node: RESP3 with the push callback,
+/// then CLIENT TRACKING. An upstream that cannot do either gives a plain
+/// RESP2 connection and `Tracking::Off`.
+async fn open_tracking(
+    shared: &Arc<Shared>,
+    info: &redis::ConnectionInfo,
+    target: &Target,
+    generation: u64,
+    disconnected: Arc<Notify>,
+) -> Result<(MultiplexedConnection, Tracking), String> {
+    let address = info.addr().to_string();
+    let client = redis::Client::open(with_protocol(info, ProtocolVersion::RESP3))
+        .map_err(|e| e.to_string())?;
+    let base = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(target.connect_timeout))
+        .set_response_timeout(None);
     let limit = target.connect_timeout * 2;
-    let tracked = tokio::time::timeout(
+    let pushes = base
+        .clone()
+        .set_push_sender(push_handler(shared, generation, disconnected));
+    let opened = tokio::time::timeout(
         limit,
-        resp3_client
-            .get_multiplexed_async_connection_with_config(&base.clone().set_push_sender(on_push)),
+        client.get_multiplexed_async_connection_with_config(&pushes),
     )
     .await;
-    let (mut resp3, mut tracking) = match tracked {
-        Ok(Ok(connection)) => (connection, desired_tracking(target)),
-        Ok(Err(error)) if is_connection_failure(&error) => return Err(error.to_string()),
-        // The upstream answered but not in RESP3 (no HELLO 3): no tracking.
-        Ok(Err(_)) => (open(&resp2_client, &base, limit).await?, Tracking::Off),
-        Err(_) => return Err(format!("connect timed out after {} ms", limit.as_millis())),
-    };
-    if tracking != Tracking::Off {
-        let mut command = redis::cmd("CLIENT");
-        command.arg("TRACKING").arg("ON");
-        if let Tracking::Broadcast(prefixes) = &tracking {
-            command.arg("BCAST");
-            for prefix in prefixes {
-                command.arg("PREFIX").arg(prefix.as_slice());
-            }
+    let mut connection = match opened {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(error)) if is_connection_failure(&error) => {
+            return Err(format!("{}: {}", address, error))
         }
-        match tokio::time::timeout(limit, resp3.send_packed_command(&command)).await {
-            Ok(Ok(redis::Value::Okay)) => {}
-            Ok(Ok(redis::Value::ServerError(error))) => {
-                tracing::warn!("upstream {}: CLIENT TRACKING refused: {:?}", address, error);
-                tracking = Tracking::Off;
-            }
-            Ok(Ok(_)) => tracking = Tracking::Off,
-            Ok(Err(error)) if is_connection_failure(&error) => return Err(error.to_string()),
-            Ok(Err(error)) => {
-                tracing::warn!("upstream {}: CLIENT TRACKING refused: {}", address, error);
-                tracking = Tracking::Off;
-            }
-            Err(_) => return Err("CLIENT TRACKING timed out".into()),
+        // The upstream answered but not in RESP3 (no HELLO 3): no tracking.
+        Ok(Err(_)) => {
+            let client = redis::Client::open(with_protocol(info, ProtocolVersion::RESP2))
+                .map_err(|e| e.to_string())?;
+            return Ok((open(&client, &base, limit).await?, Tracking::Off));
+        }
+        Err(_) => {
+            return Err(format!(
+                "{}: connect timed out after {} ms",
+                address,
+                limit.as_millis()
+            ))
+        }
+    };
+    let tracking = desired_tracking(target);
+    let mut command = redis::cmd("CLIENT");
+    command.arg("TRACKING").arg("ON");
+    if let Tracking::Broadcast(prefixes) = &tracking {
+        command.arg("BCAST");
+        for prefix in prefixes {
+            command.arg("PREFIX").arg(prefix.as_slice());
         }
     }
-    let resp2 = open(&resp2_client, &base, limit).await?;
+    let answer = tokio::time::timeout(limit, connection.send_packed_command(&command)).await;
+    let refusal = match answer {
+        Ok(Ok(redis::Value::Okay)) => return Ok((connection, tracking)),
+        Ok(Ok(other)) => format!("{:?}", other),
+        Ok(Err(error)) if is_connection_failure(&error) => {
+            return Err(format!("{}: {}", address, error))
+        }
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => return Err(format!("{}: CLIENT TRACKING timed out", address)),
+    };
+    tracing::warn!("upstream {}: CLIENT TRACKING refused: {}", address, refusal);
+    Ok((connection, Tracking::Off))
+}
+
+/// Opens every connection of the link and switches tracking on.
+async fn connect(
+    shared: &Arc<Shared>,
+    target: &Target,
+    generation: u64,
+    disconnected: Arc<Notify>,
+) -> Result<Link, String> {
+    // rustls needs a process-wide crypto provider for rediss:// links.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let nodes = node_urls(&target.url).ok_or("an upstream URL with no node")?;
+    let infos = nodes
+        .iter()
+        .map(|n| n.as_str().into_connection_info())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad upstream URL: {}", e))?;
+    if target.url.starts_with("redis-cluster://") {
+        return connect_cluster(shared, target, &infos, generation, disconnected).await;
+    }
+    let info = &infos[0];
+    let address = info.addr().to_string();
+    let (resp3, tracking) =
+        open_tracking(shared, info, target, generation, disconnected.clone()).await?;
+    let resp3_client = redis::Client::open(with_protocol(info, ProtocolVersion::RESP3))
+        .map_err(|e| e.to_string())?;
+    let resp2_client = redis::Client::open(with_protocol(info, ProtocolVersion::RESP2))
+        .map_err(|e| e.to_string())?;
+    let base = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(target.connect_timeout))
+        .set_response_timeout(None);
+    let resp2 = open(&resp2_client, &base, target.connect_timeout * 2).await?;
     Ok(Link {
         generation,
         address,
         tracking,
-        resp3,
-        resp2,
-        resp3_client,
-        resp2_client,
+        connections: Connections::Node(NodeLink {
+            resp3,
+            resp2,
+            resp3_client,
+            resp2_client,
+        }),
         connect_timeout: target.connect_timeout,
+        reconnect: disconnected,
     })
+}
+
+/// Connects to a cluster: reads the slot map from the first node that
+/// answers, opens a tracking connection to each master, and a cluster
+/// client per protocol for forwarding.
+async fn connect_cluster(
+    shared: &Arc<Shared>,
+    target: &Target,
+    seeds: &[redis::ConnectionInfo],
+    generation: u64,
+    disconnected: Arc<Notify>,
+) -> Result<Link, String> {
+    let limit = target.connect_timeout * 2;
+    let base = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(target.connect_timeout))
+        .set_response_timeout(None);
+    let mut last_error = String::from("no seed node");
+    let mut layout = None;
+    for seed in seeds {
+        let client = redis::Client::open(with_protocol(seed, ProtocolVersion::RESP2))
+            .map_err(|e| e.to_string())?;
+        let mut connection = match open(&client, &base, limit).await {
+            Ok(connection) => connection,
+            Err(error) => {
+                last_error = format!("{}: {}", seed.addr(), error);
+                continue;
+            }
+        };
+        let slots = redis::cmd("CLUSTER").arg("SLOTS").to_owned();
+        match tokio::time::timeout(limit, connection.send_packed_command(&slots)).await {
+            Ok(Ok(reply)) => {
+                match super::slot::Layout::from_cluster_slots(&reply, &seed_host(seed)) {
+                    Some(found) => {
+                        layout = Some(found);
+                        break;
+                    }
+                    None => {
+                        last_error = format!("{}: CLUSTER SLOTS gave no full slot map", seed.addr())
+                    }
+                }
+            }
+            Ok(Err(error)) => last_error = format!("{}: {}", seed.addr(), error),
+            Err(_) => last_error = format!("{}: CLUSTER SLOTS timed out", seed.addr()),
+        }
+    }
+    let layout = layout.ok_or(last_error)?;
+    let seed = &seeds[0];
+    let mut masters = Vec::with_capacity(layout.masters.len());
+    let mut tracking = desired_tracking(target);
+    for (host, port) in &layout.masters {
+        let info = with_address(seed, host, *port)?;
+        let (connection, mode) =
+            open_tracking(shared, &info, target, generation, disconnected.clone()).await?;
+        if mode == Tracking::Off {
+            tracking = Tracking::Off;
+        }
+        masters.push(Master {
+            address: format!("{}:{}", host, port),
+            tracking: connection,
+        });
+    }
+    let cluster_client = |protocol: ProtocolVersion| {
+        redis::cluster::ClusterClientBuilder::new(seeds.to_vec())
+            .use_protocol(protocol)
+            .connection_timeout(target.connect_timeout)
+            .response_timeout(Duration::from_secs(3600))
+            .retries(2)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let resp3_client = cluster_client(ProtocolVersion::RESP3)?;
+    let resp2_client = cluster_client(ProtocolVersion::RESP2)?;
+    let connect = |client: &ClusterClient| {
+        let client = client.clone();
+        async move {
+            match tokio::time::timeout(limit, client.get_async_connection()).await {
+                Ok(Ok(connection)) => Ok(connection),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("cluster connect timed out".to_string()),
+            }
+        }
+    };
+    let resp3 = connect(&resp3_client).await?;
+    let resp2 = connect(&resp2_client).await?;
+    Ok(Link {
+        generation,
+        address: display_address(&target.url),
+        tracking,
+        connections: Connections::Cluster(ClusterLink {
+            resp3,
+            resp2,
+            resp3_client,
+            resp2_client,
+            masters,
+            slot_owner: layout.slot_owner,
+        }),
+        connect_timeout: target.connect_timeout,
+        reconnect: disconnected,
+    })
+}
+
+fn seed_host(seed: &redis::ConnectionInfo) -> String {
+    match seed.addr() {
+        redis::ConnectionAddr::Tcp(host, _) | redis::ConnectionAddr::TcpTls { host, .. } => {
+            host.clone()
+        }
+        _ => "127.0.0.1".into(),
+    }
+}
+
+/// `seed`'s settings (credentials, TLS) for another node.
+fn with_address(
+    seed: &redis::ConnectionInfo,
+    host: &str,
+    port: u16,
+) -> Result<redis::ConnectionInfo, String> {
+    let scheme = match seed.addr() {
+        redis::ConnectionAddr::TcpTls { .. } => "rediss",
+        _ => "redis",
+    };
+    let info = format!("{}://{}:{}", scheme, host, port)
+        .as_str()
+        .into_connection_info()
+        .map_err(|e| e.to_string())?;
+    Ok(info.set_redis_settings(seed.redis_settings().clone()))
 }
 
 async fn open(

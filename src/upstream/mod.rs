@@ -41,6 +41,7 @@ pub mod fill;
 pub mod link;
 pub mod reply;
 pub mod route;
+pub mod slot;
 
 use hdrhistogram::Histogram;
 use parking_lot::{Mutex, RwLock};
@@ -152,6 +153,8 @@ pub struct Settings {
 /// The upstream tier's shared state (one per server).
 pub struct Upstream {
     configured: AtomicBool,
+    /// The upstream is a Redis Cluster (`redis-cluster://`).
+    cluster: AtomicBool,
     target: watch::Sender<Option<Target>>,
     link: RwLock<Option<Arc<link::Link>>>,
     pub status: Mutex<Status>,
@@ -166,6 +169,7 @@ impl Default for Upstream {
     fn default() -> Self {
         Upstream {
             configured: AtomicBool::new(false),
+            cluster: AtomicBool::new(false),
             target: watch::channel(None).0,
             link: RwLock::new(None),
             status: Mutex::new(Status::default()),
@@ -206,6 +210,10 @@ impl Upstream {
             connect_timeout: Duration::from_millis(config.upstream_connect_timeout_ms.max(1)),
         });
         self.configured.store(target.is_some(), Ordering::Relaxed);
+        self.cluster.store(
+            config.upstream.starts_with("redis-cluster://"),
+            Ordering::Relaxed,
+        );
         self.target.send_if_modified(|current| {
             if *current == target {
                 return false;
@@ -213,6 +221,11 @@ impl Upstream {
             *current = target;
             true
         });
+    }
+
+    /// Whether the upstream is a cluster (same-slot rules apply).
+    pub fn is_cluster(&self) -> bool {
+        self.cluster.load(Ordering::Relaxed)
     }
 
     pub fn timeout(&self) -> Duration {

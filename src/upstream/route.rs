@@ -74,6 +74,17 @@ pub enum Request {
     },
 }
 
+/// Redis Cluster's answer to keys of different slots in one command.
+const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+
+fn same_slot(keys: &[Box<[u8]>]) -> bool {
+    let mut slots = keys.iter().map(|k| super::slot::slot_of(k));
+    match slots.next() {
+        Some(first) => slots.all(|s| s == first),
+        None => true,
+    }
+}
+
 /// The command's keys, as its key specs find them.
 pub fn keys_of(spec: &CommandSpec, args: Args) -> Vec<Box<[u8]>> {
     let mut keys: Vec<Box<[u8]>> = Vec::new();
@@ -115,6 +126,29 @@ pub fn route(shared: &Shared, client: &mut Client, spec: &CommandSpec, args: Arg
     let serve_stale = upstream.settings.serve_stale.load(Ordering::Relaxed);
     if !up && !serve_stale {
         return Route::Refuse(down_error(shared));
+    }
+    if upstream.is_cluster() {
+        let keys: Vec<Box<[u8]>> = match (top, client.multi.as_ref()) {
+            ("exec", Some(multi)) => multi
+                .queue
+                .iter()
+                .flat_map(|(index, args)| keys_of(shared.commands.spec(*index), args.args()))
+                .collect(),
+            _ => keys_of(spec, args),
+        };
+        if !same_slot(&keys) {
+            if top == "exec" {
+                client.multi = None;
+                client
+                    .info
+                    .set_flag(crate::server::client::flags::MULTI, false);
+                return Route::Refuse(CommandError::Raw(format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    CROSSSLOT
+                )));
+            }
+            return Route::Refuse(CommandError::Raw(CROSSSLOT.into()));
+        }
     }
     if top == "exec" {
         return match client.multi.as_ref() {
@@ -325,7 +359,7 @@ async fn send(
     let result = if blocking {
         let mut connection = link.dedicated(resp3).await?;
         tokio::select! {
-            result = connection.send_packed_command(command) => Ok(result),
+            result = connection.send(command) => Ok(result),
             _ = client.info.kill.notified() => return Err(UpstreamError::Failed {
                 address: link.address.clone(),
                 reason: "client killed while blocked".into(),
@@ -333,7 +367,7 @@ async fn send(
         }
     } else {
         let mut connection = link.connection(resp3);
-        tokio::time::timeout(timeout, connection.send_packed_command(command)).await
+        tokio::time::timeout(timeout, connection.send(command)).await
     };
     upstream.stats.record_round_trip(started.elapsed());
     match result {
@@ -433,11 +467,9 @@ async fn transaction(
             let mut connection = link.connection(client.protocol == Protocol::Resp3);
             let timeout = upstream.timeout();
             let started = Instant::now();
-            let result = tokio::time::timeout(
-                timeout,
-                connection.send_packed_commands(&pipe, queue.len() + 1, 1),
-            )
-            .await;
+            let result =
+                tokio::time::timeout(timeout, connection.send_many(&pipe, queue.len() + 1, 1))
+                    .await;
             upstream.stats.record_round_trip(started.elapsed());
             match result {
                 Ok(Ok(mut values)) if values.len() == 1 => {

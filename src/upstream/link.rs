@@ -110,7 +110,7 @@ struct Master {
 
 enum Connections {
     Node(NodeLink),
-    Cluster(ClusterLink),
+    Cluster(Box<ClusterLink>),
 }
 
 /// One live link (all its connections), valid for one generation.
@@ -653,14 +653,14 @@ async fn connect_cluster(
         generation,
         address: display_address(&target.url),
         tracking,
-        connections: Connections::Cluster(ClusterLink {
+        connections: Connections::Cluster(Box::new(ClusterLink {
             resp3,
             resp2,
             resp3_client,
             resp2_client,
             masters,
             slot_owner: layout.slot_owner,
-        }),
+        })),
         connect_timeout: target.connect_timeout,
         reconnect: disconnected,
     })

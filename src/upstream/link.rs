@@ -109,7 +109,7 @@ struct Master {
 }
 
 enum Connections {
-    Node(NodeLink),
+    Node(Box<NodeLink>),
     Cluster(Box<ClusterLink>),
 }
 
@@ -556,12 +556,12 @@ async fn connect(
         generation,
         address,
         tracking,
-        connections: Connections::Node(NodeLink {
+        connections: Connections::Node(Box::new(NodeLink {
             resp3,
             resp2,
             resp3_client,
             resp2_client,
-        }),
+        })),
         connect_timeout: target.connect_timeout,
         reconnect: disconnected,
     })

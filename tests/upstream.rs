@@ -869,3 +869,50 @@ async fn three_master_cluster_upstream() {
     assert_eq!(both, ["1", "2"]);
     server.stop().await;
 }
+
+/// A write to a key with a copy replaces the copy with the upstream's new
+/// value (no refill on the next read), and the upstream keeps tracking it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_to_cached_keys_refresh_their_copies() {
+    let upstream = Upstream::start(&[]).await;
+    let server = cachet_before(&upstream, |_| {}).await;
+    let mut l1 = server.conn().await;
+    let mut direct = upstream.conn().await;
+    let _: () = query(&mut direct, &["SET", "k", "1"]).await;
+    let _: () = query(&mut direct, &["RPUSH", "l", "a"]).await;
+    let v: String = query(&mut l1, &["GET", "k"]).await;
+    assert_eq!(v, "1");
+    let n: i64 = query(&mut l1, &["LLEN", "l"]).await;
+    assert_eq!(n, 1);
+    let misses = counter(&mut l1, "upstream_l1_misses").await;
+
+    let v: i64 = query(&mut l1, &["INCR", "k"]).await;
+    assert_eq!(v, 2);
+    let n: i64 = query(&mut l1, &["RPUSH", "l", "b"]).await;
+    assert_eq!(n, 2);
+    let _: () = query(&mut l1, &["EXPIRE", "k", "100"]).await;
+    let v: String = query(&mut l1, &["GET", "k"]).await;
+    assert_eq!(v, "2");
+    let items: Vec<String> = query(&mut l1, &["LRANGE", "l", "0", "-1"]).await;
+    assert_eq!(items, ["a", "b"]);
+    let info: String = query(&mut l1, &["INFO", "keyspace"]).await;
+    assert!(
+        info_field(&info, "db0").is_some_and(|d| d.starts_with("keys=2,expires=1,")),
+        "{}",
+        info
+    );
+    assert_eq!(counter(&mut l1, "upstream_l1_misses").await, misses);
+    // An error reply is still the upstream's, and the copy stays right.
+    let error = query_err(&mut l1, &["LPUSH", "k", "x"]).await;
+    assert!(error.starts_with("WRONGTYPE"), "{}", error);
+    let v: String = query(&mut l1, &["GET", "k"]).await;
+    assert_eq!(v, "2");
+
+    // Someone else's write after cachet's still invalidates the refreshed copy.
+    let _: () = query(&mut direct, &["SET", "k", "from-elsewhere"]).await;
+    assert!(eventually(&l1, &["GET", "k"], bulk("from-elsewhere")).await);
+    let _: () = query(&mut l1, &["DEL", "k"]).await;
+    let gone: Option<String> = query(&mut l1, &["GET", "k"]).await;
+    assert_eq!(gone, None);
+    server.stop().await;
+}

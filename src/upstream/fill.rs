@@ -96,29 +96,10 @@ pub async fn fill(shared: &Arc<Shared>, keys: &[Box<[u8]>]) -> Result<Vec<Outcom
         .fetch_add(keys.len() as u64, std::sync::atomic::Ordering::Relaxed);
     if !mine.is_empty() {
         let fetched = fetch_all(shared, &link, keys, &mine).await;
-        let mut slots = upstream.fills.slots.lock();
-        let current = upstream.generation() == link.generation && upstream.is_up();
-        let tracks = link.tracking != super::link::Tracking::Off;
-        for (n, (i, slot)) in mine.iter().enumerate() {
-            let key = &keys[*i];
-            if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-                slots.remove(key);
-            }
-            let fresh = current && !slot.voided.load(Ordering::Acquire);
-            outcomes[*i] = match &fetched {
-                Ok(copies) if fresh => install(shared, key, &copies[n], tracks),
-                Ok(_) => {
-                    upstream
-                        .stats
-                        .fills_discarded
-                        .fetch_add(1, Ordering::Relaxed);
-                    Outcome::Retry
-                }
-                Err(_) => Outcome::Retry,
-            };
-            slot.done.send_replace(true);
+        let finished = finish(shared, &link, keys, &mine, fetched.as_deref().ok());
+        for ((i, _), outcome) in mine.iter().zip(finished) {
+            outcomes[*i] = outcome;
         }
-        drop(slots);
         fetched?;
     }
     let wait = upstream.timeout() * 2;
@@ -126,6 +107,133 @@ pub async fn fill(shared: &Arc<Shared>, keys: &[Box<[u8]>]) -> Result<Vec<Outcom
         let _ = tokio::time::timeout(wait, done.wait_for(|d| *d)).await;
     }
     Ok(outcomes)
+}
+
+/// Ends the fills of `mine`: each installs its copy unless its slot was
+/// voided or the link changed meanwhile, checked under the slots lock that
+/// invalidations also hold. Wakes whoever waited on the slots.
+fn finish(
+    shared: &Shared,
+    link: &super::link::Link,
+    keys: &[Box<[u8]>],
+    mine: &[(usize, Arc<Slot>)],
+    copies: Option<&[Copy]>,
+) -> Vec<Outcome> {
+    let upstream = &shared.upstream;
+    let mut slots = upstream.fills.slots.lock();
+    let current = upstream.generation() == link.generation && upstream.is_up();
+    let tracks = link.tracking != super::link::Tracking::Off;
+    let mut outcomes = Vec::with_capacity(mine.len());
+    for (n, (i, slot)) in mine.iter().enumerate() {
+        let key = &keys[*i];
+        if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            slots.remove(key);
+        }
+        let fresh = current && !slot.voided.load(Ordering::Acquire);
+        outcomes.push(match copies {
+            Some(copies) if fresh => install(shared, key, &copies[n], tracks),
+            Some(_) => {
+                upstream
+                    .stats
+                    .fills_discarded
+                    .fetch_add(1, Ordering::Relaxed);
+                Outcome::Retry
+            }
+            None => Outcome::Retry,
+        });
+        slot.done.send_replace(true);
+    }
+    outcomes
+}
+
+/// Registers a fresh slot for each key, voiding any fill already in
+/// flight for it (its read may predate a write about to be sent).
+fn take_slots(shared: &Shared, keys: &[Box<[u8]>]) -> Vec<(usize, Arc<Slot>)> {
+    let mut slots = shared.upstream.fills.slots.lock();
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let slot = Arc::new(Slot {
+                voided: AtomicBool::new(false),
+                done: watch::channel(false).0,
+            });
+            if let Some(old) = slots.insert(key.clone(), slot.clone()) {
+                old.voided.store(true, Ordering::Release);
+            }
+            (i, slot)
+        })
+        .collect()
+}
+
+/// Whether every key has a copy now.
+pub fn all_cached(shared: &Shared, keys: &[Box<[u8]>]) -> bool {
+    let now = crate::util::now_ms();
+    keys.iter().all(|key| {
+        let keyspace = &shared.keyspace;
+        let mut locked = keyspace.lock_one(key);
+        locked.shard(keyspace.shard_index(key)).dbs[COPY_DB]
+            .get_ref(key, now)
+            .is_some()
+    })
+}
+
+/// A write to keys that all have copies: sent on the tracking connection as
+/// `MULTI; write; DUMP k; PTTL k...; EXEC`, so the copies are replaced by
+/// the upstream's new values at the instant of the write, and the upstream
+/// tracks them again (NOLOOP spares cachet an invalidation of its own
+/// write). Returns the write's own reply.
+pub async fn write_and_refresh(
+    shared: &Shared,
+    command: &redis::Cmd,
+    keys: &[Box<[u8]>],
+) -> Result<Reply, UpstreamError> {
+    let upstream = &shared.upstream;
+    let link = upstream.current()?;
+    let (mut connection, _) = link.tracking_connection(&keys[0]);
+    let mine = take_slots(shared, keys);
+    let mut pipe = redis::pipe();
+    pipe.cmd("MULTI");
+    pipe.add_command(command.clone());
+    for key in keys {
+        pipe.cmd("DUMP").arg(&**key);
+        pipe.cmd("PTTL").arg(&**key);
+    }
+    pipe.cmd("EXEC");
+    let timeout = upstream.timeout();
+    let started = Instant::now();
+    let answer = tokio::time::timeout(
+        timeout,
+        connection.send_packed_commands(&pipe, 2 + 2 * keys.len(), 1),
+    )
+    .await;
+    upstream.stats.record_round_trip(started.elapsed());
+    let failed = |reason: String| UpstreamError::Failed {
+        address: link.address.clone(),
+        reason,
+    };
+    let items = match answer {
+        Ok(Ok(mut replies)) if replies.len() == 1 => match replies.pop() {
+            Some(Reply::Array(items)) if items.len() == 1 + 2 * keys.len() => Ok(items),
+            other => Err(failed(format!("unexpected reply to a write: {:?}", other))),
+        },
+        Ok(Ok(_)) => Err(failed("unexpected reply to a write".into())),
+        Ok(Err(error)) => Err(failed(error.to_string())),
+        Err(_) => Err(UpstreamError::Timeout {
+            address: link.address.clone(),
+            ms: timeout.as_millis() as u64,
+        }),
+    };
+    let mut items = match items {
+        Ok(items) => items.into_iter(),
+        Err(error) => {
+            finish(shared, &link, keys, &mine, None);
+            return Err(error);
+        }
+    };
+    let reply = items.next().unwrap_or_default();
+    let copies = copies_of(items);
+    finish(shared, &link, keys, &mine, Some(&copies));
+    Ok(reply)
 }
 
 /// What the upstream holds for one key.
@@ -226,8 +334,12 @@ async fn fetch(
             })
         }
     };
-    let mut copies = Vec::with_capacity(keys.len());
-    let mut items = replies.into_iter();
+    Ok(copies_of(replies.into_iter()))
+}
+
+/// Pairs of DUMP and PTTL replies, read as copies.
+fn copies_of(mut items: impl Iterator<Item = Reply>) -> Vec<Copy> {
+    let mut copies = Vec::new();
     while let (Some(dump), Some(pttl)) = (items.next(), items.next()) {
         copies.push(match (dump, pttl) {
             (Reply::Nil, _) | (_, Reply::Int(-2)) => Copy::Absent,
@@ -235,7 +347,7 @@ async fn fetch(
             _ => Copy::Unreadable,
         });
     }
-    Ok(copies)
+    copies
 }
 
 /// Puts one fetched copy in the local keyspace. Called with the slots lock held.

@@ -501,7 +501,9 @@ async fn open_tracking(
     };
     let tracking = desired_tracking(target);
     let mut command = redis::cmd("CLIENT");
-    command.arg("TRACKING").arg("ON");
+    // NOLOOP: cachet drops or refreshes its copies of keys it writes
+    // itself (`route::forward`), so it needs no invalidation of those.
+    command.arg("TRACKING").arg("ON").arg("NOLOOP");
     if let Tracking::Broadcast(prefixes) = &tracking {
         command.arg("BCAST");
         for prefix in prefixes {

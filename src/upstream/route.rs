@@ -41,6 +41,59 @@ const FORWARDED_READS: &[&str] = &[
     "sort_ro",
 ];
 
+/// Writes that replace the copies of their keys with the upstream's new
+/// values when every key has a copy (`fill::write_and_refresh`): their
+/// replies have the same shape in RESP2 and RESP3, as the refresh runs on
+/// the RESP3 tracking connection whoever sent the write.
+const REFRESHED_WRITES: &[&str] = &[
+    "set",
+    "setnx",
+    "setex",
+    "psetex",
+    "getset",
+    "getdel",
+    "append",
+    "setrange",
+    "incr",
+    "decr",
+    "incrby",
+    "decrby",
+    "incrbyfloat",
+    "mset",
+    "msetnx",
+    "hset",
+    "hsetnx",
+    "hmset",
+    "hdel",
+    "hincrby",
+    "hincrbyfloat",
+    "lpush",
+    "rpush",
+    "lpushx",
+    "rpushx",
+    "lset",
+    "linsert",
+    "lrem",
+    "ltrim",
+    "lpop",
+    "rpop",
+    "sadd",
+    "srem",
+    "zadd",
+    "zincrby",
+    "zrem",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "del",
+    "unlink",
+];
+
+/// The most keys one refreshed write may have.
+const MAX_REFRESHED_KEYS: usize = 16;
+
 /// Fills a command may need before it runs locally, before it is forwarded instead.
 const MAX_FILL_ROUNDS: u8 = 3;
 
@@ -64,6 +117,8 @@ pub enum Request {
         write: bool,
         blocking: bool,
         keys: Vec<Box<[u8]>>,
+        /// Replace the keys' copies with the new values (all had copies).
+        refresh: bool,
     },
     Transaction {
         queue: Vec<(usize, OwnedArgs)>,
@@ -164,12 +219,19 @@ pub fn route(shared: &Shared, client: &mut Client, spec: &CommandSpec, args: Arg
         };
     }
     if spec.has(flags::WRITE) || FORWARDED_READS.contains(&top) || top == "sort" {
+        let keys = keys_of(spec, args);
+        let refresh = up
+            && REFRESHED_WRITES.contains(&top)
+            && !keys.is_empty()
+            && keys.len() <= MAX_REFRESHED_KEYS
+            && fill::all_cached(shared, &keys);
         return Route::Defer(Request::Forward {
             args: args.to_owned(),
             command: top,
             write: spec.has(flags::WRITE),
             blocking: spec.has(flags::BLOCKING),
-            keys: keys_of(spec, args),
+            keys,
+            refresh,
         });
     }
     Route::LocalIfPresent
@@ -216,8 +278,15 @@ pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, 
                 write,
                 blocking,
                 keys,
+                refresh,
             } => {
-                forward(shared, client, &args, command, write, blocking, &keys, out).await;
+                let how = Forwarding {
+                    command,
+                    write,
+                    blocking,
+                    refresh,
+                };
+                forward(shared, client, &args, how, &keys, out).await;
                 return;
             }
             Request::Transaction { queue } => {
@@ -239,8 +308,13 @@ pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, 
                     Ok(outcomes)
                         if outcomes.contains(&Outcome::Uncacheable) || rounds > MAX_FILL_ROUNDS =>
                     {
-                        let command = command_name(shared, client, &args);
-                        forward(shared, client, &args, command, false, false, &[], out).await;
+                        let how = Forwarding {
+                            command: command_name(shared, client, &args),
+                            write: false,
+                            blocking: false,
+                            refresh: false,
+                        };
+                        forward(shared, client, &args, how, &[], out).await;
                         return;
                     }
                     Ok(outcomes) => {
@@ -295,17 +369,28 @@ fn command_of(args: &OwnedArgs) -> redis::Cmd {
     command
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How one command is forwarded.
+struct Forwarding {
+    command: &'static str,
+    write: bool,
+    blocking: bool,
+    refresh: bool,
+}
+
 async fn forward(
     shared: &Arc<Shared>,
     client: &mut Client,
     args: &OwnedArgs,
-    command: &'static str,
-    write: bool,
-    blocking: bool,
+    how: Forwarding,
     keys: &[Box<[u8]>],
     out: &mut Vec<u8>,
 ) {
+    let Forwarding {
+        command,
+        write,
+        blocking,
+        refresh,
+    } = how;
     let upstream = &shared.upstream;
     let stats = &upstream.stats;
     let flushes = matches!(command, "flushall" | "flushdb" | "swapdb");
@@ -316,8 +401,14 @@ async fn forward(
         stats.reads_forwarded.fetch_add(1, Ordering::Relaxed);
     }
     let resp3 = client.protocol == Protocol::Resp3;
-    let answer = send(shared, client, &command_of(args), resp3, blocking).await;
-    if write {
+    let answer = if refresh {
+        fill::write_and_refresh(shared, &command_of(args), keys)
+            .await
+            .map(Answer::Value)
+    } else {
+        send(shared, client, &command_of(args), resp3, blocking).await
+    };
+    if write && !refresh {
         fill::void_keys(shared, keys.iter().map(|k| &**k));
         if flushes {
             fill::drop_all_copies(shared);

@@ -22,6 +22,12 @@
 //!   rounds of throughput and of read/write p50 and p99 (hdrhistogram), and
 //!   cachet's L1 hit ratio over the measured period.
 //!
+//! - Then the invalidation lag on loopback (no relay): a second cachet in
+//!   front of the same redis-server; a client reads a key through it, a
+//!   second client changes the key in redis-server directly, and the first
+//!   polls cachet until it serves the new value. The table gives the time
+//!   from the write's acknowledgement to the first fresh read.
+//!
 //! It measures and prints; it asserts nothing.
 
 use hdrhistogram::Histogram;
@@ -308,6 +314,47 @@ fn summarize(results: &[Result]) -> Result {
     }
 }
 
+/// Write-acknowledged-to-fresh-read delays through a cachet on loopback, in µs.
+async fn invalidation_lag(cachet_port: u16, redis_port: u16, samples: usize) -> Vec<u64> {
+    let mut l1 = connect(cachet_port).await;
+    let mut direct = connect(redis_port).await;
+    let mut lags = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let key = format!("lag:{}", i % 16);
+        let _: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut l1)
+            .await
+            .expect("GET through cachet");
+        let value = format!("v{}", i);
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(&value)
+            .query_async(&mut direct)
+            .await
+            .expect("direct SET");
+        let written = Instant::now();
+        loop {
+            let seen: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut l1)
+                .await
+                .expect("GET through cachet");
+            if seen.as_deref() == Some(value.as_str()) {
+                break;
+            }
+            assert!(
+                written.elapsed() < Duration::from_secs(5),
+                "{} stayed stale",
+                key
+            );
+        }
+        lags.push(written.elapsed().as_micros() as u64);
+    }
+    lags.sort_unstable();
+    lags
+}
+
 fn main() {
     let options = options();
     let redis_port = free_port();
@@ -343,6 +390,17 @@ fn main() {
             }),
     );
     wait_for_port(cachet_port);
+    let loopback_port = free_port();
+    let _loopback_cachet = Process(
+        Command::new(&cachet_bin)
+            .args(["--port", &loopback_port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--upstream", &format!("redis://127.0.0.1:{}", redis_port)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {}", cachet_bin, e)),
+    );
+    wait_for_port(loopback_port);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -415,6 +473,16 @@ fn main() {
             c.ops_per_sec / d.ops_per_sec,
             c.read_p50_us / d.read_p50_us,
             c.write_p50_us / d.write_p50_us
+        );
+        let lags = invalidation_lag(loopback_port, redis_port, 1000).await;
+        let at = |q: f64| lags[((lags.len() - 1) as f64 * q) as usize];
+        println!();
+        println!(
+            "Invalidation lag on loopback ({} writes by another client): p50 {} µs, p99 {} µs, max {} µs",
+            lags.len(),
+            at(0.5),
+            at(0.99),
+            lags[lags.len() - 1]
         );
     });
 }

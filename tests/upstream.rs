@@ -797,7 +797,9 @@ async fn three_master_cluster_upstream() {
         nodes[0].port, nodes[1].port
     );
     let server = TestServer::start_with(|c| c.upstream = url).await;
-    let mut l1 = server.conn().await;
+    // Pipelines of a thousand misses outlast the crate's 500 ms default;
+    // each is bounded by the timeouts below instead.
+    let mut l1 = common::connect_for_blocking(&server.url()).await;
     assert!(
         wait_until(Duration::from_secs(10), || {
             let mut l1 = l1.clone();
@@ -818,45 +820,75 @@ async fn three_master_cluster_upstream() {
         .expect("cluster connect in time")
         .expect("cluster connect");
 
-    // Keys over all slots: written through cachet, read back both ways.
-    let keys = 300;
-    for i in 0..keys {
-        let key = format!("key:{}", i);
-        let _: () = redis::cmd("SET")
-            .arg(&key)
-            .arg(i)
-            .query_async(&mut l1)
+    // One key in every one of the 16384 slots (a hash tag per slot):
+    // written through cachet, read back through it and directly.
+    let mut tag_of_slot: Vec<Option<u64>> = vec![None; 16384];
+    let mut missing = 16384;
+    let mut n = 0u64;
+    while missing > 0 && n < 10_000_000 {
+        let slot = cachet::upstream::slot::slot_of(format!("{{{}}}", n).as_bytes()) as usize;
+        if tag_of_slot[slot].is_none() {
+            tag_of_slot[slot] = Some(n);
+            missing -= 1;
+        }
+        n += 1;
+    }
+    let keys: Vec<String> = tag_of_slot
+        .iter()
+        .map(|t| format!("{{{}}}k", t.expect("a tag for every slot")))
+        .collect();
+    for chunk in keys.chunks(512) {
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.cmd("SET").arg(key).arg(key).ignore();
+        }
+        let _: () = tokio::time::timeout(WAIT * 4, pipe.query_async(&mut l1))
             .await
-            .expect("SET through cachet");
+            .expect("SETs through cachet in time")
+            .expect("SETs through cachet");
     }
     for node in &nodes {
         let size: i64 = query(&mut node.conn().await, &["DBSIZE"]).await;
-        assert!(size > 50, "a master holds only {} keys", size);
+        assert!(size > 4000, "a master holds only {} keys", size);
     }
-    for i in 0..keys {
-        let key = format!("key:{}", i);
-        let via_l1: i64 = query(&mut l1, &["GET", &key]).await;
-        assert_eq!(via_l1, i);
-        let upstream_value: i64 = redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut direct)
+    for chunk in keys.chunks(512) {
+        let mut pipe = redis::pipe();
+        for key in chunk {
+            pipe.cmd("GET").arg(key);
+        }
+        let via_l1: Vec<String> = tokio::time::timeout(WAIT * 4, pipe.query_async(&mut l1))
             .await
-            .expect("direct GET");
-        assert_eq!(upstream_value, i);
+            .expect("GETs through cachet in time")
+            .expect("GETs through cachet");
+        assert_eq!(via_l1, chunk);
+        // The cluster client takes no pipeline across slots: a sample, one by one.
+        for key in chunk.iter().step_by(64) {
+            let direct_value: String = redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut direct)
+                .await
+                .expect("direct GET");
+            assert_eq!(&direct_value, key);
+        }
     }
-    assert!(counter(&mut l1, "upstream_fills").await >= keys as u64);
+    assert!(counter(&mut l1, "upstream_fills").await >= keys.len() as u64);
+    let info: String = query(&mut l1, &["INFO", "keyspace"]).await;
+    assert!(
+        info_field(&info, "db0").is_some_and(|d| d.starts_with("keys=16384,")),
+        "{}",
+        info
+    );
 
     // Another client's writes on any master invalidate the copies.
-    for i in (0..keys).step_by(15) {
-        let key = format!("key:{}", i);
+    for key in keys.iter().step_by(331) {
         let _: () = redis::cmd("SET")
-            .arg(&key)
+            .arg(key)
             .arg("changed")
             .query_async(&mut direct)
             .await
             .expect("direct SET");
         assert!(
-            eventually(&l1, &["GET", &key], bulk("changed")).await,
+            eventually(&l1, &["GET", key], bulk("changed")).await,
             "{} kept its old value",
             key
         );
@@ -914,5 +946,86 @@ async fn writes_to_cached_keys_refresh_their_copies() {
     let _: () = query(&mut l1, &["DEL", "k"]).await;
     let gone: Option<String> = query(&mut l1, &["GET", "k"]).await;
     assert_eq!(gone, None);
+    server.stop().await;
+}
+
+/// Local memory limits evict copies only: the upstream keeps every key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evicting_copies_never_touches_the_upstream() {
+    let upstream = Upstream::start(&[]).await;
+    let server = cachet_before(&upstream, |c| {
+        c.maxmemory = 4 * 1024 * 1024;
+        c.maxmemory_policy = "allkeys-lru".into();
+    })
+    .await;
+    let mut l1 = common::connect_for_blocking(&server.url()).await;
+    let mut direct = upstream.conn().await;
+    let value = "v".repeat(1000);
+    let keys = 8000;
+    for chunk in (0..keys).collect::<Vec<_>>().chunks(500) {
+        let mut pipe = redis::pipe();
+        for i in chunk {
+            pipe.cmd("SET").arg(format!("k{}", i)).arg(&value).ignore();
+        }
+        let _: () = pipe.query_async(&mut direct).await.expect("preload");
+    }
+    for chunk in (0..keys).collect::<Vec<_>>().chunks(500) {
+        let mut pipe = redis::pipe();
+        for i in chunk {
+            pipe.cmd("GET").arg(format!("k{}", i));
+        }
+        let values: Vec<String> = tokio::time::timeout(WAIT * 4, pipe.query_async(&mut l1))
+            .await
+            .expect("reads in time")
+            .expect("reads");
+        assert!(values.iter().all(|v| *v == value));
+    }
+    let stats: String = query(&mut l1, &["INFO", "stats"]).await;
+    let evicted: u64 = info_field(&stats, "evicted_keys")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(evicted > 0, "nothing was evicted: {}", stats);
+    let size: i64 = query(&mut direct, &["DBSIZE"]).await;
+    assert_eq!(size, keys as i64);
+    // Writes are not refused for local memory: they go upstream.
+    let _: () = query(&mut l1, &["SET", "one-more", &value]).await;
+    let size: i64 = query(&mut direct, &["DBSIZE"]).await;
+    assert_eq!(size, keys as i64 + 1);
+    server.stop().await;
+}
+
+/// The upstream dies between MULTI and EXEC: EXEC fails cleanly, nothing
+/// hangs, and transactions work again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_restart_mid_transaction() {
+    let mut upstream = Upstream::start(&[]).await;
+    let server = cachet_before(&upstream, |_| {}).await;
+    let mut l1 = server.conn().await;
+    let _: () = query(&mut l1, &["MULTI"]).await;
+    let queued: String = query(&mut l1, &["SET", "t", "1"]).await;
+    assert_eq!(queued, "QUEUED");
+    upstream.kill();
+    let error = query_err(&mut l1, &["EXEC"]).await;
+    assert!(error.starts_with("UPSTREAM"), "{}", error);
+    // EXEC ended the transaction.
+    let error = query_err(&mut l1, &["EXEC"]).await;
+    assert_eq!(error, "ERR EXEC without MULTI");
+    upstream.restart().await;
+    assert!(
+        wait_until(WAIT, || {
+            let mut l1 = l1.clone();
+            async move { upstream_field(&mut l1, "upstream_link_status").await == "up" }
+        })
+        .await
+    );
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .cmd("SET")
+        .arg("t")
+        .arg("2")
+        .cmd("GET")
+        .arg("t");
+    let ((), value): ((), String) = pipe.query_async(&mut l1).await.expect("EXEC after restart");
+    assert_eq!(value, "2");
     server.stop().await;
 }

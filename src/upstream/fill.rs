@@ -165,6 +165,31 @@ fn take_slots(shared: &Shared, keys: &[Box<[u8]>]) -> Vec<(usize, Arc<Slot>)> {
         .collect()
 }
 
+/// Waits until the tracking connections of `keys` have delivered every
+/// invalidation the upstream queued before now: a PING on each, answered
+/// after them in socket order. A read answered on the RESP2 connection
+/// calls this before its reply goes out, so a client that saw a value there
+/// cannot then read an older copy whose invalidation was still on its way.
+pub async fn barrier(shared: &Shared, keys: &[Box<[u8]>]) {
+    let Ok(link) = shared.upstream.current() else {
+        return;
+    };
+    let mut groups: Vec<u16> = Vec::new();
+    for key in keys {
+        let (mut connection, group) = link.tracking_connection(key);
+        if groups.contains(&group) {
+            continue;
+        }
+        groups.push(group);
+        let ping = redis::cmd("PING");
+        let _ = tokio::time::timeout(
+            shared.upstream.timeout(),
+            connection.send_packed_command(&ping),
+        )
+        .await;
+    }
+}
+
 /// Whether every key has a copy now.
 pub fn all_cached(shared: &Shared, keys: &[Box<[u8]>]) -> bool {
     let now = crate::util::now_ms();
@@ -181,12 +206,14 @@ pub fn all_cached(shared: &Shared, keys: &[Box<[u8]>]) -> bool {
 /// `MULTI; write; DUMP k; PTTL k...; EXEC`, so the copies are replaced by
 /// the upstream's new values at the instant of the write, and the upstream
 /// tracks them again (NOLOOP spares cachet an invalidation of its own
-/// write). Returns the write's own reply.
+/// write). Returns the write's own reply, or None when the upstream
+/// discarded the transaction (a slot that moved, say): then nothing was
+/// applied, and the caller forwards the write plainly.
 pub async fn write_and_refresh(
     shared: &Shared,
     command: &redis::Cmd,
     keys: &[Box<[u8]>],
-) -> Result<Reply, UpstreamError> {
+) -> Result<Option<Reply>, UpstreamError> {
     let upstream = &shared.upstream;
     let link = upstream.current()?;
     let (mut connection, _) = link.tracking_connection(&keys[0]);
@@ -217,6 +244,13 @@ pub async fn write_and_refresh(
             other => Err(failed(format!("unexpected reply to a write: {:?}", other))),
         },
         Ok(Ok(_)) => Err(failed("unexpected reply to a write".into())),
+        Ok(Err(error)) if error.code().is_some() => {
+            finish(shared, &link, keys, &mine, None);
+            if link.is_cluster() {
+                link.request_reconnect();
+            }
+            return Ok(None);
+        }
         Ok(Err(error)) => Err(failed(error.to_string())),
         Err(_) => Err(UpstreamError::Timeout {
             address: link.address.clone(),
@@ -233,7 +267,7 @@ pub async fn write_and_refresh(
     let reply = items.next().unwrap_or_default();
     let copies = copies_of(items);
     finish(shared, &link, keys, &mine, Some(&copies));
-    Ok(reply)
+    Ok(Some(reply))
 }
 
 /// What the upstream holds for one key.

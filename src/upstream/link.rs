@@ -85,6 +85,11 @@ impl Forwarder {
 
 /// The connections of one node upstream.
 struct NodeLink {
+    /// The tracking connection: fills and refreshed writes only.
+    tracking: MultiplexedConnection,
+    /// Forwarded commands, in each protocol. Plain writes never go on the
+    /// tracking connection: its NOLOOP would hide a write whose answer
+    /// timed out from a fill that raced it.
     resp3: MultiplexedConnection,
     resp2: MultiplexedConnection,
     resp3_client: redis::Client,
@@ -149,7 +154,7 @@ impl Link {
     /// keys one fill transaction may hold (a cluster slot).
     pub fn tracking_connection(&self, key: &[u8]) -> (MultiplexedConnection, u16) {
         match &self.connections {
-            Connections::Node(node) => (node.resp3.clone(), 0),
+            Connections::Node(node) => (node.tracking.clone(), 0),
             Connections::Cluster(cluster) => {
                 let slot = super::slot::slot_of(key);
                 let owner = cluster.slot_owner[slot as usize] as usize;
@@ -164,6 +169,7 @@ impl Link {
             Connections::Node(node) => vec![
                 (self.address.clone(), node.resp3.clone()),
                 (self.address.clone(), node.resp2.clone()),
+                (self.address.clone(), node.tracking.clone()),
             ],
             Connections::Cluster(cluster) => cluster
                 .masters
@@ -554,12 +560,19 @@ async fn connect(
         .set_connection_timeout(Some(target.connect_timeout))
         .set_response_timeout(None);
     let resp2 = open(&resp2_client, &base, target.connect_timeout * 2).await?;
+    let data3 = if tracking == Tracking::Off {
+        // No RESP3 here (or no tracking to keep apart): share the one.
+        resp3.clone()
+    } else {
+        open(&resp3_client, &base, target.connect_timeout * 2).await?
+    };
     Ok(Link {
         generation,
         address,
         tracking,
         connections: Connections::Node(Box::new(NodeLink {
-            resp3,
+            tracking: resp3,
+            resp3: data3,
             resp2,
             resp3_client,
             resp2_client,

@@ -140,6 +140,14 @@ fn same_slot(keys: &[Box<[u8]>]) -> bool {
     }
 }
 
+/// Every key the queued commands of a transaction name.
+fn transaction_keys(shared: &Shared, queue: &[(usize, OwnedArgs)]) -> Vec<Box<[u8]>> {
+    queue
+        .iter()
+        .flat_map(|(index, args)| keys_of(shared.commands.spec(*index), args.args()))
+        .collect()
+}
+
 /// The command's keys, as its key specs find them.
 pub fn keys_of(spec: &CommandSpec, args: Args) -> Vec<Box<[u8]>> {
     let mut keys: Vec<Box<[u8]>> = Vec::new();
@@ -178,45 +186,33 @@ pub fn route(shared: &Shared, client: &mut Client, spec: &CommandSpec, args: Arg
         };
     }
     let up = upstream.is_up();
+    if top == "exec" {
+        // EXEC without MULTI, or of an aborted transaction, fails here as
+        // without an upstream; any other ends the transaction and goes up.
+        if client.multi.as_ref().is_none_or(|m| m.aborted) {
+            return Route::Local;
+        }
+        let queue = client.multi.take().unwrap_or_default().queue;
+        client
+            .info
+            .set_flag(crate::server::client::flags::MULTI, false);
+        if !up {
+            return Route::Refuse(down_error(shared));
+        }
+        if upstream.is_cluster() && !same_slot(&transaction_keys(shared, &queue)) {
+            return Route::Refuse(CommandError::Raw(format!(
+                "EXECABORT Transaction discarded because of: {}",
+                CROSSSLOT
+            )));
+        }
+        return Route::Defer(Request::Transaction { queue });
+    }
     let serve_stale = upstream.settings.serve_stale.load(Ordering::Relaxed);
     if !up && !serve_stale {
         return Route::Refuse(down_error(shared));
     }
-    if upstream.is_cluster() {
-        let keys: Vec<Box<[u8]>> = match (top, client.multi.as_ref()) {
-            ("exec", Some(multi)) => multi
-                .queue
-                .iter()
-                .flat_map(|(index, args)| keys_of(shared.commands.spec(*index), args.args()))
-                .collect(),
-            _ => keys_of(spec, args),
-        };
-        if !same_slot(&keys) {
-            if top == "exec" {
-                client.multi = None;
-                client
-                    .info
-                    .set_flag(crate::server::client::flags::MULTI, false);
-                return Route::Refuse(CommandError::Raw(format!(
-                    "EXECABORT Transaction discarded because of: {}",
-                    CROSSSLOT
-                )));
-            }
-            return Route::Refuse(CommandError::Raw(CROSSSLOT.into()));
-        }
-    }
-    if top == "exec" {
-        return match client.multi.as_ref() {
-            // An aborted transaction fails here, as without an upstream.
-            Some(multi) if !multi.aborted => {
-                let multi = client.multi.take().unwrap_or_default();
-                client
-                    .info
-                    .set_flag(crate::server::client::flags::MULTI, false);
-                Route::Defer(Request::Transaction { queue: multi.queue })
-            }
-            _ => Route::Local,
-        };
+    if upstream.is_cluster() && !same_slot(&keys_of(spec, args)) {
+        return Route::Refuse(CommandError::Raw(CROSSSLOT.into()));
     }
     if spec.has(flags::WRITE) || FORWARDED_READS.contains(&top) || top == "sort" {
         let keys = keys_of(spec, args);
@@ -314,7 +310,7 @@ pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, 
                             blocking: false,
                             refresh: false,
                         };
-                        forward(shared, client, &args, how, &[], out).await;
+                        forward(shared, client, &args, how, &keys, out).await;
                         return;
                     }
                     Ok(outcomes) => {
@@ -401,18 +397,28 @@ async fn forward(
         stats.reads_forwarded.fetch_add(1, Ordering::Relaxed);
     }
     let resp3 = client.protocol == Protocol::Resp3;
-    let answer = if refresh {
-        fill::write_and_refresh(shared, &command_of(args), keys)
-            .await
-            .map(Answer::Value)
-    } else {
-        send(shared, client, &command_of(args), resp3, blocking).await
+    let command_line = command_of(args);
+    let refreshed = match refresh {
+        true => fill::write_and_refresh(shared, &command_line, keys).await,
+        false => Ok(None),
     };
-    if write && !refresh {
+    let (answer, refreshed) = match refreshed {
+        Ok(Some(value)) => (Ok(Answer::Value(value)), true),
+        Ok(None) => (
+            send(shared, client, &command_line, resp3, blocking).await,
+            false,
+        ),
+        Err(error) => (Err(error), false),
+    };
+    if write && !refreshed {
         fill::void_keys(shared, keys.iter().map(|k| &**k));
         if flushes {
             fill::drop_all_copies(shared);
         }
+    } else if !write && answer.is_ok() {
+        // The reply came on a forwarding connection: it waits for the
+        // invalidations queued on the tracking connection before it.
+        fill::barrier(shared, keys).await;
     }
     match answer {
         Ok(answer) => {
@@ -582,6 +588,10 @@ async fn transaction(
     fill::void_keys(shared, keys.iter().map(|k| &**k));
     if flushes {
         fill::drop_all_copies(shared);
+    }
+    if answer.is_ok() {
+        // The transaction may have read keys other than those it wrote.
+        fill::barrier(shared, &keys).await;
     }
     match answer {
         Ok(answer) => write_answer(out, client, &answer, |writer, value| {

@@ -132,4 +132,43 @@ mod tests {
         assert!(Layout::from_cluster_slots(&partial, "h").is_none());
         assert!(Layout::from_cluster_slots(&Reply::Int(3), "h").is_none());
     }
+
+    fn reply_strategy() -> impl proptest::strategy::Strategy<Value = Reply> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            (-5i64..20_000).prop_map(Reply::Int),
+            proptest::collection::vec(any::<u8>(), 0..12).prop_map(Reply::BulkString),
+            Just(Reply::Nil),
+        ];
+        leaf.prop_recursive(3, 40, 6, |inner| {
+            proptest::collection::vec(inner, 0..6).prop_map(Reply::Array)
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a node answers to CLUSTER SLOTS, reading it never
+        /// panics, and a map it accepts gives every slot a known master.
+        #[test]
+        fn any_cluster_slots_reply_is_read_safely(reply in reply_strategy()) {
+            if let Some(layout) = Layout::from_cluster_slots(&reply, "seed") {
+                proptest::prop_assert!(layout
+                    .slot_owner
+                    .iter()
+                    .all(|owner| (*owner as usize) < layout.masters.len()));
+            }
+        }
+
+        #[test]
+        fn every_key_has_a_slot(key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            proptest::prop_assert!((slot_of(&key) as usize) < SLOTS);
+        }
+
+        #[test]
+        fn cluster_urls_split_into_nodes(url in "redis-cluster://([a-z0-9:@.,]{0,40})") {
+            if let Some(nodes) = crate::upstream::link::node_urls(&url) {
+                proptest::prop_assert!(!nodes.is_empty());
+                proptest::prop_assert!(nodes.iter().all(|n| n.starts_with("redis://")));
+            }
+        }
+    }
 }

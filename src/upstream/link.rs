@@ -435,9 +435,18 @@ pub fn display_address(url: &str) -> String {
         .join(",")
 }
 
+/// TCP settings of every upstream connection: no Nagle delay. The links
+/// are multiplexed, so a request is often sent while another is still
+/// unacknowledged, and Nagle would hold it until that ACK (a round trip).
+fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    redis::io::tcp::TcpSettings::default().set_nodelay(true)
+}
+
 fn with_protocol(info: &redis::ConnectionInfo, protocol: ProtocolVersion) -> redis::ConnectionInfo {
     let settings = info.redis_settings().clone().set_protocol(protocol);
-    info.clone().set_redis_settings(settings)
+    info.clone()
+        .set_redis_settings(settings)
+        .set_tcp_settings(tcp_settings())
 }
 
 /// The callback that receives a tracking connection's pushes.
@@ -644,6 +653,7 @@ async fn connect_cluster(
     let cluster_client = |protocol: ProtocolVersion| {
         redis::cluster::ClusterClientBuilder::new(seeds.to_vec())
             .use_protocol(protocol)
+            .tcp_settings(tcp_settings())
             .connection_timeout(target.connect_timeout)
             .response_timeout(Duration::from_secs(3600))
             .retries(2)

@@ -229,6 +229,12 @@ async fn writes_land_upstream_and_replies_are_the_upstreams() {
     assert_eq!(gone, None);
 
     assert!(counter(&mut l1, "upstream_writes_forwarded").await >= 6);
+    // Forwarded commands count in commandstats like local ones.
+    let stats: String = query(&mut l1, &["INFO", "commandstats"]).await;
+    let sets = info_field(&stats, "cmdstat_mset").unwrap_or_default();
+    assert!(sets.starts_with("calls=1,"), "{}", stats);
+    let incrs = info_field(&stats, "cmdstat_incr").unwrap_or_default();
+    assert!(incrs.contains("failed_calls=1"), "{}", stats);
     server.stop().await;
 }
 

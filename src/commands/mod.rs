@@ -267,6 +267,7 @@ fn dispatch_command(
             Route::LocalIfPresent => fill_if_missing = true,
             Route::Defer(request) => {
                 client.upstream_request = Some(request);
+                client.upstream_command = Some((index, client.clock_mark));
                 return Some(index);
             }
             Route::Refuse(error) => {
@@ -369,10 +370,25 @@ pub fn run_locked<'k>(
     if let Err(error) = result {
         write_error(shared, reply, &error);
     }
+    record_call(shared, client, index, args, started, failed);
+    let pushed = std::mem::take(&mut client.reply_is_push);
+    apply_reply_mode(client, reply, reply_start, reply_mode, pushed);
+}
+
+/// Counts a command that ran (commandstats, latency, slowlog, MONITOR),
+/// from `started` to now. Also called for commands the upstream answered.
+pub fn record_call(
+    shared: &Shared,
+    client: &mut Client,
+    index: usize,
+    args: Args,
+    started: crate::stats::clock::Stamp,
+    failed: bool,
+) {
+    let spec = shared.commands.spec(index);
     let finished = crate::stats::clock::Stamp::now();
     let usec = finished.micros_since(started);
     client.clock_mark = finished;
-    let hot = &shared.hot;
     client.counters.calls.push(crate::stats::CallRecord {
         command: index,
         usec,
@@ -380,14 +396,12 @@ pub fn run_locked<'k>(
     });
     client.counters.commands += 1;
     if !spec.has(table::flags::SKIP_SLOWLOG) {
-        shared.slowlog.consider(hot, client, args, usec);
+        shared.slowlog.consider(&shared.hot, client, args, usec);
     }
     // Like Redis, a command reaches MONITOR after it ran, so EXEC follows its queue.
     if shared.monitor.active() && !spec.has(table::flags::SKIP_MONITOR | table::flags::ADMIN) {
         shared.monitor.feed(client, args);
     }
-    let pushed = std::mem::take(&mut client.reply_is_push);
-    apply_reply_mode(client, reply, reply_start, reply_mode, pushed);
 }
 
 /// A tracking client read these keys: changes to them will invalidate its copies.

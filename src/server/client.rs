@@ -92,6 +92,8 @@ pub struct Client {
     /// Keys the upstream just said it lacks: the re-run of the command that
     /// filled them need not fill them again.
     pub upstream_absent: Vec<Box<[u8]>>,
+    /// The forwarded command's table index and start, for its statistics.
+    pub upstream_command: Option<(usize, crate::stats::clock::Stamp)>,
 }
 
 impl Client {
@@ -123,6 +125,7 @@ impl Client {
             reply_is_push: false,
             upstream_request: None,
             upstream_absent: Vec::new(),
+            upstream_command: None,
         }
     }
 

@@ -266,6 +266,16 @@ pub fn down_error(shared: &Shared) -> CommandError {
 pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, out: &mut Vec<u8>) {
     let mut request = request;
     let mut rounds = 0u8;
+    let reply_start = out.len();
+    let counted = client.upstream_command.take();
+    // The statistics of a command the upstream answered (one that ran
+    // locally after its fill counted itself).
+    let count = |client: &mut Client, out: &[u8], args: Args| {
+        if let Some((index, started)) = counted {
+            let failed = out.get(reply_start) == Some(&b'-');
+            crate::commands::record_call(shared, client, index, args, started, failed);
+        }
+    };
     loop {
         match request {
             Request::Forward {
@@ -283,10 +293,12 @@ pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, 
                     refresh,
                 };
                 forward(shared, client, &args, how, &keys, out).await;
+                count(client, out, args.args());
                 return;
             }
             Request::Transaction { queue } => {
                 transaction(shared, client, queue, out).await;
+                count(client, out, OwnedArgs::from_slices([&b"exec"[..]]).args());
                 return;
             }
             Request::Fill { args, keys } => {
@@ -299,6 +311,7 @@ pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, 
                             .read_errors
                             .fetch_add(1, Ordering::Relaxed);
                         error_reply(shared, client, out, &error.reply_text());
+                        count(client, out, args.args());
                         return;
                     }
                     Ok(outcomes)
@@ -311,6 +324,7 @@ pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, 
                             refresh: false,
                         };
                         forward(shared, client, &args, how, &keys, out).await;
+                        count(client, out, args.args());
                         return;
                     }
                     Ok(outcomes) => {

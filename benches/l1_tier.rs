@@ -356,6 +356,12 @@ async fn invalidation_lag(cachet_port: u16, redis_port: u16, samples: usize) -> 
 }
 
 fn main() {
+    // `cargo test --all-targets` runs this target too, without `--bench`:
+    // the benchmark only runs under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("l1_tier: a benchmark; run it with `cargo bench --bench l1_tier`");
+        return;
+    }
     let options = options();
     let redis_port = free_port();
     let _redis = Process(

@@ -1035,3 +1035,30 @@ async fn upstream_restart_mid_transaction() {
     assert_eq!(value, "2");
     server.stop().await;
 }
+
+/// CONFIG SET moves cachet between upstreams at run time: copies of the
+/// old one are never served as data of the new one, nor as standalone data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_set_upstream_switches_and_unsets_cleanly() {
+    let first = Upstream::start(&[]).await;
+    let second = Upstream::start(&[]).await;
+    let server = cachet_before(&first, |c| c.upstream_serve_stale = true).await;
+    let mut l1 = server.conn().await;
+    let _: () = query(&mut first.conn().await, &["SET", "k", "first"]).await;
+    let _: () = query(&mut second.conn().await, &["SET", "k", "second"]).await;
+    let v: String = query(&mut l1, &["GET", "k"]).await;
+    assert_eq!(v, "first");
+
+    let _: () = query(&mut l1, &["CONFIG", "SET", "upstream", &second.url()]).await;
+    assert!(eventually(&l1, &["GET", "k"], bulk("second")).await);
+    let address = upstream_field(&mut l1, "upstream_address").await;
+    assert_eq!(address, format!("127.0.0.1:{}", second.port));
+
+    let _: () = query(&mut l1, &["CONFIG", "SET", "upstream", ""]).await;
+    // Standalone again: the copy went with the upstream.
+    assert!(eventually(&l1, &["GET", "k"], Value::Nil).await);
+    let _: () = query(&mut l1, &["SET", "local", "x"]).await;
+    let local: Option<String> = query(&mut second.conn().await, &["GET", "local"]).await;
+    assert_eq!(local, None);
+    server.stop().await;
+}

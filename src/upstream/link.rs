@@ -241,17 +241,25 @@ async fn supervise(weak: Weak<Shared>) {
     let Some(mut targets) = weak.upgrade().map(|s| s.upstream.target.subscribe()) else {
         return;
     };
+    let mut had_target = false;
     loop {
         let target = targets.borrow_and_update().clone();
+        let configured = target.is_some();
         match target {
             None => {
                 if let Some(shared) = weak.upgrade() {
                     take_down(&shared, "no upstream configured", false);
+                    // Copies must not outlive their upstream as local data
+                    // (`upstream-serve-stale yes` kept them through take_down).
+                    if shared.upstream.link.read().is_none() && had_target {
+                        super::fill::drop_all_copies(&shared);
+                    }
                     shared.upstream.status.lock().state = "none";
                 }
             }
             Some(target) => run_target(&weak, &target, &mut targets).await,
         }
+        had_target = configured;
         if !targets.has_changed().unwrap_or(false) && targets.changed().await.is_err() {
             return;
         }
@@ -298,9 +306,10 @@ async fn run_target(
                 status.state = "down";
             }
         }
+        let mut probe = targets.clone();
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
-            _ = targets.changed() => return,
+            _ = probe.changed() => return,
         }
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
@@ -368,10 +377,13 @@ async fn watch_link(
     targets: &mut tokio::sync::watch::Receiver<Option<Target>>,
 ) -> String {
     let mut last_answer = Instant::now();
+    // A clone, so the change stays unseen for the caller, which then moves
+    // on to the new target.
+    let mut probe = targets.clone();
     loop {
         tokio::select! {
             _ = disconnected.notified() => return "connection closed".into(),
-            _ = targets.changed() => return "upstream changed".into(),
+            _ = probe.changed() => return "upstream changed".into(),
             _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
         }
         let Some(shared) = weak.upgrade() else {

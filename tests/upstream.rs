@@ -136,15 +136,20 @@ async fn cachet_before(upstream: &Upstream, tweak: impl FnOnce(&mut cachet::Conf
     .await;
     let mut con = server.conn().await;
     assert!(
-        wait_until(WAIT, || {
-            let mut con = con.clone();
-            async move { upstream_field(&mut con, "upstream_link_status").await == "up" }
-        })
-        .await,
+        link_is(&con, true, WAIT).await,
         "the upstream link did not come up"
     );
     let _: String = query(&mut con, &["PING"]).await;
     server
+}
+
+/// Polls until cachet's link is up (or not), within `within`.
+async fn link_is(con: &MultiplexedConnection, up: bool, within: Duration) -> bool {
+    wait_until(within, || {
+        let mut con = con.clone();
+        async move { (upstream_field(&mut con, "upstream_link_status").await == "up") == up }
+    })
+    .await
 }
 
 async fn upstream_field(con: &mut MultiplexedConnection, field: &str) -> String {
@@ -518,13 +523,7 @@ async fn upstream_restart_loses_no_write_and_serves_nothing_stale() {
         if i == 10 {
             upstream.kill();
             // The link notices the closed connection.
-            assert!(
-                wait_until(WAIT, || {
-                    let mut l1 = l1.clone();
-                    async move { upstream_field(&mut l1, "upstream_link_status").await != "up" }
-                })
-                .await
-            );
+            assert!(link_is(&l1, false, WAIT).await);
             let error = query_err(&mut l1, &["GET", "k"]).await;
             assert!(error.starts_with("UPSTREAMDOWN"), "{}", error);
             assert!(error.contains(&upstream.port.to_string()), "{}", error);
@@ -601,13 +600,7 @@ async fn serve_stale_yes_serves_cached_keys_while_down() {
     let v: String = query(&mut l1, &["GET", "k"]).await;
     assert_eq!(v, "v");
     upstream.kill();
-    assert!(
-        wait_until(WAIT, || {
-            let mut l1 = l1.clone();
-            async move { upstream_field(&mut l1, "upstream_link_status").await != "up" }
-        })
-        .await
-    );
+    assert!(link_is(&l1, false, WAIT).await);
     let v: String = query(&mut l1, &["GET", "k"]).await;
     assert_eq!(v, "v");
     let error = query_err(&mut l1, &["GET", "miss"]).await;
@@ -640,13 +633,7 @@ async fn without_tracking_copies_are_bounded_by_max_ttl() {
     })
     .await;
     let mut l1 = server.conn().await;
-    assert!(
-        wait_until(WAIT, || {
-            let mut l1 = l1.clone();
-            async move { upstream_field(&mut l1, "upstream_link_status").await == "up" }
-        })
-        .await
-    );
+    assert!(link_is(&l1, true, WAIT).await);
     assert_eq!(upstream_field(&mut l1, "upstream_tracking").await, "off");
     let _: () = query(&mut direct, &["SET", "k", "1"]).await;
     let v: String = query(&mut l1, &["GET", "k"]).await;
@@ -807,11 +794,7 @@ async fn three_master_cluster_upstream() {
     // each is bounded by the timeouts below instead.
     let mut l1 = common::connect_for_blocking(&server.url()).await;
     assert!(
-        wait_until(Duration::from_secs(10), || {
-            let mut l1 = l1.clone();
-            async move { upstream_field(&mut l1, "upstream_link_status").await == "up" }
-        })
-        .await,
+        link_is(&l1, true, Duration::from_secs(10)).await,
         "the cluster link did not come up"
     );
     assert_eq!(
@@ -1017,13 +1000,7 @@ async fn upstream_restart_mid_transaction() {
     let error = query_err(&mut l1, &["EXEC"]).await;
     assert_eq!(error, "ERR EXEC without MULTI");
     upstream.restart().await;
-    assert!(
-        wait_until(WAIT, || {
-            let mut l1 = l1.clone();
-            async move { upstream_field(&mut l1, "upstream_link_status").await == "up" }
-        })
-        .await
-    );
+    assert!(link_is(&l1, true, WAIT).await);
     let mut pipe = redis::pipe();
     pipe.atomic()
         .cmd("SET")

@@ -38,6 +38,7 @@ pub mod errors;
 pub mod events;
 pub mod glob;
 pub mod protocol;
+pub mod scripting;
 pub mod server;
 pub mod stats;
 pub mod storage;

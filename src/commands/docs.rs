@@ -139,6 +139,10 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "discard" => &DISCARD,
         "dump" => &DUMP,
         "echo" => &ECHO,
+        "eval" => &EVAL,
+        "eval_ro" => &EVAL_RO,
+        "evalsha" => &EVALSHA,
+        "evalsha_ro" => &EVALSHA_RO,
         "exec" => &EXEC,
         "exists" => &EXISTS,
         "expire" => &EXPIRE,
@@ -193,7 +197,9 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "lset" => &LSET,
         "ltrim" => &LTRIM,
         "memory" => &MEMORY,
+        "memory|doctor" => &MEMORY_DOCTOR,
         "memory|help" => &MEMORY_HELP,
+        "memory|stats" => &MEMORY_STATS,
         "memory|usage" => &MEMORY_USAGE,
         "mget" => &MGET,
         "monitor" => &MONITOR,
@@ -237,6 +243,10 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "sadd" => &SADD,
         "scan" => &SCAN,
         "scard" => &SCARD,
+        "script" => &SCRIPT,
+        "script|exists" => &SCRIPT_EXISTS,
+        "script|flush" => &SCRIPT_FLUSH,
+        "script|load" => &SCRIPT_LOAD,
         "sdiff" => &SDIFF,
         "sdiffstore" => &SDIFFSTORE,
         "select" => &SELECT,
@@ -736,6 +746,46 @@ static ECHO: CommandDoc = CommandDoc {
     args: &[arg("message", "string")],
 };
 
+static EVAL: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("script", "string"),
+        arg("numkeys", "integer"),
+        arg("key", "key").key_spec(0).flags(OPTIONAL | MULTIPLE),
+        arg("arg", "string").flags(OPTIONAL | MULTIPLE),
+    ],
+};
+
+static EVAL_RO: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("script", "string"),
+        arg("numkeys", "integer"),
+        arg("key", "key").key_spec(0).flags(OPTIONAL | MULTIPLE),
+        arg("arg", "string").flags(OPTIONAL | MULTIPLE),
+    ],
+};
+
+static EVALSHA: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("sha1", "string"),
+        arg("numkeys", "integer"),
+        arg("key", "key").key_spec(0).flags(OPTIONAL | MULTIPLE),
+        arg("arg", "string").flags(OPTIONAL | MULTIPLE),
+    ],
+};
+
+static EVALSHA_RO: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("sha1", "string"),
+        arg("numkeys", "integer"),
+        arg("key", "key").key_spec(0).flags(OPTIONAL | MULTIPLE),
+        arg("arg", "string").flags(OPTIONAL | MULTIPLE),
+    ],
+};
+
 static EXEC: CommandDoc = CommandDoc {
     history: &[],
     args: &[],
@@ -1178,7 +1228,17 @@ static MEMORY: CommandDoc = CommandDoc {
     args: &[],
 };
 
+static MEMORY_DOCTOR: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
 static MEMORY_HELP: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static MEMORY_STATS: CommandDoc = CommandDoc {
     history: &[],
     args: &[],
 };
@@ -1489,6 +1549,32 @@ static SCAN: CommandDoc = CommandDoc {
 static SCARD: CommandDoc = CommandDoc {
     history: &[],
     args: &[arg("key", "key").key_spec(0)],
+};
+
+static SCRIPT: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static SCRIPT_EXISTS: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("sha1", "string").flags(MULTIPLE)],
+};
+
+static SCRIPT_FLUSH: CommandDoc = CommandDoc {
+    history: &[(
+        "6.2.0",
+        "Added the `ASYNC` and `SYNC` flushing mode modifiers.",
+    )],
+    args: &[arg("async", "oneof").since("6.2.0").flags(OPTIONAL).args(&[
+        arg("async", "pure-token").token("ASYNC"),
+        arg("sync", "pure-token").token("SYNC"),
+    ])],
+};
+
+static SCRIPT_LOAD: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("script", "string")],
 };
 
 static SDIFF: CommandDoc = CommandDoc {

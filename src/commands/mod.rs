@@ -17,6 +17,7 @@ pub mod keys;
 pub mod lists;
 pub mod pubsub;
 pub mod sampling;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -360,8 +361,11 @@ pub fn run_locked<'k>(
         result
     };
     crate::events::after_command(shared, client, locked);
+    // Scripts track their declared keys, once, if they read (scripting.rs).
     if spec.has(table::flags::READONLY)
         && !spec.has(table::flags::PUBSUB)
+        && !client.in_script
+        && spec.group != table::SCRIPTING
         && crate::events::tracking::should_remember(client)
     {
         remember_tracked_keys(shared, client, locked, spec, args);
@@ -405,7 +409,7 @@ pub fn record_call(
 }
 
 /// A tracking client read these keys: changes to them will invalidate its copies.
-fn remember_tracked_keys(
+pub(crate) fn remember_tracked_keys(
     shared: &Shared,
     client: &Client,
     locked: &mut Locked,

@@ -15,8 +15,8 @@
 //! commands; it runs none of them.
 
 use super::{
-    connection, hashes, keys, lists, pubsub, server, sets, sort, strings, tracking, transactions,
-    zsets, Handler,
+    connection, hashes, keys, lists, pubsub, scripting, server, sets, sort, strings, tracking,
+    transactions, zsets, Handler,
 };
 use crate::errors::CommandError;
 use crate::protocol::Args;
@@ -277,7 +277,7 @@ const HASH: &str = "hash";
 const SET: &str = "set";
 #[allow(dead_code)]
 const SORTED_SET: &str = "sorted-set";
-const SCRIPTING: &str = "scripting";
+pub const SCRIPTING: &str = "scripting";
 const BITMAP: &str = "bitmap";
 const PUBSUB_GROUP: &str = "pubsub";
 
@@ -970,6 +970,21 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
+    sub("script", "exists", -3, NOSCRIPT, scripting::script_exists)
+        .doc(SCRIPTING, "2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Check existence of scripts in the script cache.")
+        .acl(ACL_SCRIPTING)
+        .tips(&["request_policy:all_shards", "response_policy:agg_logical_and"]),
+    sub("script", "flush", -2, NOSCRIPT, scripting::script_flush)
+        .doc(SCRIPTING, "2.6.0", "O(N) with N being the number of scripts in cache", "Remove all the scripts from the script cache.")
+        .acl(ACL_SCRIPTING)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+    sub("script", "load", 3, NOSCRIPT | STALE, scripting::script_load)
+        .doc(SCRIPTING, "2.6.0", "O(N) with N being the length in bytes of the script body.", "Load the specified Lua script into the script cache.")
+        .acl(ACL_SCRIPTING)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"]),
+];
+
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     sub(
         "function",
@@ -1375,6 +1390,31 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, server::debug)
         .doc(SERVER, "1.0.0", "Depends on subcommand.", "A container for debugging commands")
         .syscmd(),
+    cmd("eval", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS, scripting::eval)
+        .doc(SCRIPTING, "2.6.0", "Depends on the script that is executed.", "Execute a Lua script server side")
+        .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))
+            .noted("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")])
+        .acl(ACL_SCRIPTING)
+        .lock_all(),
+    cmd("evalsha", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS, scripting::evalsha)
+        .doc(SCRIPTING, "2.6.0", "Depends on the script that is executed.", "Execute a Lua script server side")
+        .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))])
+        .acl(ACL_SCRIPTING)
+        .lock_all(),
+    cmd("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY, scripting::eval_ro)
+        .doc(SCRIPTING, "7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side")
+        .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))
+            .noted("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")])
+        .acl(ACL_SCRIPTING)
+        .lock_all(),
+    cmd("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY, scripting::evalsha_ro)
+        .doc(SCRIPTING, "7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side")
+        .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))])
+        .acl(ACL_SCRIPTING)
+        .lock_all(),
+    cmd("script", -2, 0, server::container_without_subcommand)
+        .doc(SCRIPTING, "2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands")
+        .subcommands(SCRIPT_SUBCOMMANDS),
     cmd("function", -2, 0, server::container_without_subcommand)
         .doc(SCRIPTING, "7.0.0", "Depends on subcommand.", "A container for function commands")
         .subcommands(FUNCTION_SUBCOMMANDS),

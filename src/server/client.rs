@@ -92,6 +92,8 @@ pub struct Client {
     /// Keys the upstream just said it lacks: the re-run of the command that
     /// filled them need not fill them again.
     pub upstream_absent: Vec<Box<[u8]>>,
+    /// A script is running commands for this client (`redis.call`).
+    pub in_script: bool,
     /// The forwarded command's table index and start, for its statistics.
     pub upstream_command: Option<(usize, crate::stats::clock::Stamp)>,
 }
@@ -125,6 +127,7 @@ impl Client {
             reply_is_push: false,
             upstream_request: None,
             upstream_absent: Vec::new(),
+            in_script: false,
             upstream_command: None,
         }
     }

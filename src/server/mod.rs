@@ -261,6 +261,8 @@ pub struct Shared {
     pub tracking: crate::events::tracking::Tracking,
     /// The upstream tier (issue 6): link, fills, routing figures.
     pub upstream: crate::upstream::Upstream,
+    /// The Lua interpreter and the script cache.
+    pub scripting: crate::scripting::Scripting,
     /// `client-output-buffer-limit` for the normal and pubsub classes.
     pub output_limits: outbox::OutputLimits,
     pub started_ms: u64,
@@ -320,6 +322,7 @@ impl Shared {
             pubsub: Default::default(),
             tracking: Default::default(),
             upstream,
+            scripting: Default::default(),
             output_limits,
             started_ms: crate::util::now_ms(),
             startup_memory: crate::stats::memory::used_memory(),

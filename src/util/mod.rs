@@ -49,6 +49,12 @@ pub fn parse_f64(text: &[u8]) -> Option<f64> {
 /// Formats a double as C's `"%.17g"` does, which is how Redis 7.0 replies
 /// with scores and other doubles (`ZSCORE` of 1.1 is `1.1000000000000001`).
 pub fn format_double(value: f64) -> String {
+    format_general(value, 17)
+}
+
+/// Formats a double as C's `"%.<significant>g"` does (Lua's `tostring` is `%.14g`).
+pub fn format_general(value: f64, significant: usize) -> String {
+    let significant = significant.clamp(1, 40);
     if value.is_infinite() {
         return if value > 0.0 { "inf" } else { "-inf" }.into();
     }
@@ -58,8 +64,8 @@ pub fn format_double(value: f64) -> String {
     if value == 0.0 {
         return if value.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    // 17 significant digits, exactly rounded: d.dddddddddddddddde<exp>.
-    let scientific = format!("{:.16e}", value);
+    // `significant` digits, exactly rounded: d.ddd...e<exp>.
+    let scientific = format!("{:.*e}", significant - 1, value);
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let negative = mantissa.starts_with('-');
@@ -68,7 +74,7 @@ pub fn format_double(value: f64) -> String {
     if negative {
         text.push('-');
     }
-    if !(-4..17).contains(&exponent) {
+    if !(-4..significant as i32).contains(&exponent) {
         // Exponent form: d.ddd (zeros trimmed) e+XX, at least two exponent digits.
         let fraction = digits[1..].trim_end_matches('0');
         text.push_str(&digits[..1]);

@@ -1,0 +1,355 @@
+//! EVAL, EVALSHA, EVAL_RO and SCRIPT through the `redis` crate: the
+//! scripts applications run (a lock, a rate limiter, a queue move), Redis's
+//! conversions, errors and sandbox, and atomicity against another client.
+
+mod common;
+
+use common::{query, query_err, TestServer};
+use redis::Value;
+
+const RELEASE_LOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const EXTEND_LOCK: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_acquire_extend_release() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let acquired: Option<String> =
+        query(&mut con, &["SET", "lock", "me", "NX", "PX", "10000"]).await;
+    assert_eq!(acquired.as_deref(), Some("OK"));
+    let other: Option<String> = query(&mut con, &["SET", "lock", "you", "NX", "PX", "10000"]).await;
+    assert_eq!(other, None);
+
+    let release_sha: String = query(&mut con, &["SCRIPT", "LOAD", RELEASE_LOCK]).await;
+    let extended: i64 = query(&mut con, &["EVAL", EXTEND_LOCK, "1", "lock", "me", "60000"]).await;
+    assert_eq!(extended, 1);
+    let ttl: i64 = query(&mut con, &["PTTL", "lock"]).await;
+    assert!(ttl > 50_000, "{}", ttl);
+    // Someone else's token releases nothing.
+    let released: i64 = query(&mut con, &["EVALSHA", &release_sha, "1", "lock", "you"]).await;
+    assert_eq!(released, 0);
+    let released: i64 = query(&mut con, &["EVALSHA", &release_sha, "1", "lock", "me"]).await;
+    assert_eq!(released, 1);
+    let exists: i64 = query(&mut con, &["EXISTS", "lock"]).await;
+    assert_eq!(exists, 0);
+
+    // The redis crate's Script runs EVALSHA and falls back to EVAL.
+    let script = redis::Script::new(RELEASE_LOCK);
+    let _: () = query(&mut con, &["SCRIPT", "FLUSH"]).await;
+    let released: i64 = script
+        .key("lock")
+        .arg("me")
+        .invoke_async(&mut con)
+        .await
+        .expect("Script::invoke");
+    assert_eq!(released, 0);
+    server.stop().await;
+}
+
+/// A token bucket as rate limiters write it: refill by elapsed time, take
+/// one token if there is one.
+const TOKEN_BUCKET: &str = r#"
+local capacity = tonumber(ARGV[1])
+local refill_per_ms = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + (now - at) * refill_per_ms)
+local allowed = 0
+if tokens >= 1 then
+    tokens = tokens - 1
+    allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('PEXPIRE', KEYS[1], 60000)
+return { allowed, math.floor(tokens) }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_bucket_rate_limiter() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let mut allowed = 0;
+    for _ in 0..8 {
+        let (ok, _left): (i64, i64) = query(
+            &mut con,
+            &[
+                "EVAL",
+                TOKEN_BUCKET,
+                "1",
+                "bucket:user1",
+                "5",
+                "0.001",
+                "1000",
+            ],
+        )
+        .await;
+        allowed += ok;
+    }
+    // Five tokens at the same instant: five allowed, three refused.
+    assert_eq!(allowed, 5);
+    // 2 seconds later at 1 token per second: two more.
+    let (ok, left): (i64, i64) = query(
+        &mut con,
+        &[
+            "EVAL",
+            TOKEN_BUCKET,
+            "1",
+            "bucket:user1",
+            "5",
+            "0.001",
+            "3000",
+        ],
+    )
+    .await;
+    assert_eq!((ok, left), (1, 1));
+    let tokens: String = query(&mut con, &["HGET", "bucket:user1", "tokens"]).await;
+    assert_eq!(tokens, "1");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_move_is_atomic() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let _: i64 = query(&mut con, &["RPUSH", "jobs", "a", "b", "c"]).await;
+    let script = "local job = redis.call('LPOP', KEYS[1]) if not job then return false end redis.call('ZADD', KEYS[2], ARGV[1], job) return job";
+    let job: Option<String> =
+        query(&mut con, &["EVAL", script, "2", "jobs", "running", "100"]).await;
+    assert_eq!(job.as_deref(), Some("a"));
+    let running: Vec<String> = query(&mut con, &["ZRANGE", "running", "0", "-1"]).await;
+    assert_eq!(running, ["a"]);
+    let _: Option<String> = query(&mut con, &["EVAL", script, "2", "jobs", "running", "101"]).await;
+    let _: Option<String> = query(&mut con, &["EVAL", script, "2", "jobs", "running", "102"]).await;
+    let none: Option<String> =
+        query(&mut con, &["EVAL", script, "2", "jobs", "running", "103"]).await;
+    assert_eq!(none, None);
+
+    // Another client never sees half of a script.
+    let _: () = query(&mut con, &["MSET", "x", "0", "y", "0"]).await;
+    let mut reader = server.conn().await;
+    let writer = tokio::spawn(async move {
+        for _ in 0..200 {
+            let _: Value = query(
+                &mut con,
+                &[
+                    "EVAL",
+                    "redis.call('INCR', 'x') redis.call('INCR', 'y') return 1",
+                    "0",
+                ],
+            )
+            .await;
+        }
+    });
+    for _ in 0..200 {
+        let (x, y): (i64, i64) = query(&mut reader, &["MGET", "x", "y"]).await;
+        assert_eq!(x, y);
+    }
+    writer.await.expect("writer");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversions_follow_redis() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let value: Value = query(&mut con, &["EVAL", "return {1, 'two', {3}, nil, 5}", "0"]).await;
+    assert_eq!(
+        value,
+        Value::Array(vec![
+            Value::Int(1),
+            Value::BulkString(b"two".to_vec()),
+            Value::Array(vec![Value::Int(3)]),
+        ])
+    );
+    let value: i64 = query(&mut con, &["EVAL", "return 3.99", "0"]).await;
+    assert_eq!(value, 3);
+    let value: i64 = query(&mut con, &["EVAL", "return true", "0"]).await;
+    assert_eq!(value, 1);
+    let value: Option<String> = query(&mut con, &["EVAL", "return false", "0"]).await;
+    assert_eq!(value, None);
+    let value: String = query(
+        &mut con,
+        &["EVAL", "return redis.status_reply('FINE')", "0"],
+    )
+    .await;
+    assert_eq!(value, "FINE");
+    let error = query_err(
+        &mut con,
+        &["EVAL", "return redis.error_reply('MYERR custom')", "0"],
+    )
+    .await;
+    assert_eq!(error, "MYERR custom");
+    // Replies into Lua: a missing key is false, a status is {ok=...}.
+    let value: String = query(
+        &mut con,
+        &[
+            "EVAL",
+            "if redis.call('GET', 'missing') == false then return 'false' end return 'other'",
+            "0",
+        ],
+    )
+    .await;
+    assert_eq!(value, "false");
+    let value: String = query(
+        &mut con,
+        &["EVAL", "return redis.call('SET', 'k', 'v').ok", "0"],
+    )
+    .await;
+    assert_eq!(value, "OK");
+    // Numbers passed to commands are written as Lua writes them.
+    let _: Value = query(
+        &mut con,
+        &["EVAL", "return redis.call('SET', 'n', 3.5)", "0"],
+    )
+    .await;
+    let n: String = query(&mut con, &["GET", "n"]).await;
+    assert_eq!(n, "3.5");
+    let sha: String = query(&mut con, &["EVAL", "return redis.sha1hex('')", "0"]).await;
+    assert_eq!(sha, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    let keys: Vec<String> = query(
+        &mut con,
+        &[
+            "EVAL",
+            "return {KEYS[1], KEYS[2], ARGV[1]}",
+            "2",
+            "a",
+            "b",
+            "c",
+        ],
+    )
+    .await;
+    assert_eq!(keys, ["a", "b", "c"]);
+    let bits: i64 = query(
+        &mut con,
+        &["EVAL", "return bit.bor(bit.lshift(1, 4), 3)", "0"],
+    )
+    .await;
+    assert_eq!(bits, 19);
+    // math.random is the same sequence in every run of a script.
+    let first: Vec<i64> = query(
+        &mut con,
+        &["EVAL", "return {math.random(1000), math.random(1000)}", "0"],
+    )
+    .await;
+    let again: Vec<i64> = query(
+        &mut con,
+        &["EVAL", "return {math.random(1000), math.random(1000)}", "0"],
+    )
+    .await;
+    assert_eq!(first, again);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_sandbox() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let _: () = query(&mut con, &["SET", "s", "text"]).await;
+    let error = query_err(&mut con, &["EVAL", "return redis.call('INCR', 's')", "0"]).await;
+    assert!(
+        error.starts_with("ERR value is not an integer or out of range script: "),
+        "{}",
+        error
+    );
+    let error = query_err(
+        &mut con,
+        &["EVAL", "return redis.call('LPUSH', 's', 'x')", "0"],
+    )
+    .await;
+    assert!(error.starts_with("WRONGTYPE"), "{}", error);
+    // pcall returns the error instead of raising it.
+    let caught: String = query(
+        &mut con,
+        &[
+            "EVAL",
+            "local r = redis.pcall('INCR', 's') return r.err",
+            "0",
+        ],
+    )
+    .await;
+    assert_eq!(caught, "ERR value is not an integer or out of range");
+    let error = query_err(&mut con, &["EVAL", "return redis.call('NOSUCH')", "0"]).await;
+    assert!(
+        error.starts_with("ERR Unknown Redis command called from script"),
+        "{}",
+        error
+    );
+    let error = query_err(&mut con, &["EVAL", "return redis.call('GET')", "0"]).await;
+    assert!(
+        error.starts_with("ERR Wrong number of args calling Redis command from script"),
+        "{}",
+        error
+    );
+    let error = query_err(&mut con, &["EVAL", "return redis.call('MULTI')", "0"]).await;
+    assert!(
+        error.starts_with("ERR This Redis command is not allowed from script"),
+        "{}",
+        error
+    );
+    let error = query_err(
+        &mut con,
+        &["EVAL_RO", "return redis.call('SET', 'a', 'b')", "0"],
+    )
+    .await;
+    assert!(
+        error.starts_with("ERR Write commands are not allowed from read-only scripts."),
+        "{}",
+        error
+    );
+    let value: String = query(&mut con, &["EVAL_RO", "return redis.call('GET', 's')", "0"]).await;
+    assert_eq!(value, "text");
+    let error = query_err(&mut con, &["EVAL", "this is not lua", "0"]).await;
+    assert!(
+        error.starts_with("ERR Error compiling script (new function): user_script:1:"),
+        "{}",
+        error
+    );
+    let error = query_err(&mut con, &["EVAL", "x = 1", "0"]).await;
+    assert!(
+        error.contains("Script attempted to create global variable 'x'"),
+        "{}",
+        error
+    );
+    let error = query_err(&mut con, &["EVAL", "return os.time()", "0"]).await;
+    assert!(
+        error.contains("nonexistent global variable 'os'"),
+        "{}",
+        error
+    );
+    let error = query_err(&mut con, &["EVAL", "return loadfile('/etc/passwd')", "0"]).await;
+    assert!(
+        error.contains("nonexistent global variable 'loadfile'"),
+        "{}",
+        error
+    );
+    let error = query_err(&mut con, &["EVAL", "return 1", "-1"]).await;
+    assert_eq!(error, "ERR Number of keys can't be negative");
+    let error = query_err(&mut con, &["EVAL", "return 1", "3", "a"]).await;
+    assert_eq!(
+        error,
+        "ERR Number of keys can't be greater than number of args"
+    );
+    let error = query_err(
+        &mut con,
+        &["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+    )
+    .await;
+    assert_eq!(error, "NOSCRIPT No matching script. Please use EVAL.");
+
+    // SCRIPT LOAD / EXISTS / FLUSH.
+    let sha: String = query(&mut con, &["SCRIPT", "LOAD", "return 42"]).await;
+    assert_eq!(sha, "1fa00e76656cc152ad327c13fe365858fd7be306");
+    let exists: Vec<i64> = query(&mut con, &["SCRIPT", "EXISTS", &sha, "nope"]).await;
+    assert_eq!(exists, [1, 0]);
+    let answer: i64 = query(&mut con, &["EVALSHA", &sha.to_uppercase(), "0"]).await;
+    assert_eq!(answer, 42);
+    let _: () = query(&mut con, &["SCRIPT", "FLUSH", "ASYNC"]).await;
+    let exists: Vec<i64> = query(&mut con, &["SCRIPT", "EXISTS", &sha]).await;
+    assert_eq!(exists, [0]);
+    // The server still serves after all of that.
+    let pong: String = query(&mut con, &["PING"]).await;
+    assert_eq!(pong, "PONG");
+    server.stop().await;
+}

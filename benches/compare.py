@@ -241,12 +241,51 @@ def run_watched(cmd, server, timeout):
                 p.communicate()
 
 
-def run_benchmark(server, test, pipeline, opts, requests):
-    cmd = [REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(server.port), "-t", test,
+# Script tests (issue 7): the name a --tests list uses, the script, and the
+# EVALSHA arguments after its SHA1. The compare-and-delete is the lock
+# release applications run; its key holds someone else's token, so it reads
+# and compares every time and deletes nothing.
+SCRIPT_TESTS = {
+    "evalsha_incr": ("return redis.call('incr', KEYS[1])", ["1", "counter"]),
+    "evalsha_cad": ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+                    "return redis.call('del', KEYS[1]) else return 0 end",
+                    ["1", "lock", "my-token"]),
+}
+
+
+def script_load(port, body, timeout=2.0):
+    """SCRIPT LOAD `body`; returns its SHA1 (the bulk reply's payload)."""
+    payload = b"*3\r\n$6\r\nSCRIPT\r\n$4\r\nLOAD\r\n$%d\r\n%s\r\n" % (len(body), body.encode())
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        buf = b""
+        while buf.count(b"\r\n") < 2:
+            chunk = s.recv(4096)
+            if not chunk:
+                raise ConnectionError("connection closed")
+            buf += chunk
+    lines = buf.split(b"\r\n")
+    if not lines[0].startswith(b"$"):
+        raise BenchError("SCRIPT LOAD failed: %r" % lines[0])
+    return lines[1].decode()
+
+
+def benchmark_command(server, test, pipeline, opts, requests):
+    cmd = [REDIS_BENCHMARK, "-h", "127.0.0.1", "-p", str(server.port),
            "-P", str(pipeline), "-c", str(opts.clients), "-n", str(requests),
            "-d", str(opts.data_size), "--csv"]
     if opts.keyspace:
         cmd += ["-r", str(opts.keyspace)]
+    if test in SCRIPT_TESTS:
+        body, rest = SCRIPT_TESTS[test]
+        if test == "evalsha_cad":
+            resp_command(server.port, "SET", "lock", "someone-else")
+        return cmd + ["evalsha", script_load(server.port, body)] + rest
+    return cmd + ["-t", test]
+
+
+def run_benchmark(server, test, pipeline, opts, requests):
+    cmd = benchmark_command(server, test, pipeline, opts, requests)
     desc = " ".join(shlex.quote(c) for c in cmd)
     cpu_before = server.cpu_seconds()
     rc, out, err = run_watched(pinned(cmd, "client"), server, opts.timeout)
@@ -261,7 +300,7 @@ def run_benchmark(server, test, pipeline, opts, requests):
             rps = float(row["rps"])
         except (KeyError, TypeError, ValueError):
             continue
-        rows[row["test"]] = rps
+        rows[test.upper() if test in SCRIPT_TESTS else row["test"]] = rps
     if not rows or any(v <= 0 for v in rows.values()):
         raise BenchError("no rps in output: %s\n%s" % (desc, out[-500:]))
     # Server CPU per request over the whole invocation (some tests, such as
@@ -461,7 +500,8 @@ def main():
         description="Compare cachet and redis-server throughput with redis-benchmark.",
         epilog="CACHET_BIN overrides the cachet binary (default target/release/cachet).")
     ap.add_argument("--tests", default="set,get,incr,mset",
-                    help="comma-separated redis-benchmark -t names (default: %(default)s)")
+                    help="comma-separated redis-benchmark -t names, or the script tests "
+                         + ",".join(SCRIPT_TESTS) + " (default: %(default)s)")
     ap.add_argument("--pipelines", default="1,16",
                     help="comma-separated -P values (default: %(default)s)")
     ap.add_argument("--clients", type=int, default=50, help="-c (default: %(default)s)")

@@ -227,17 +227,15 @@ async fn conversions_follow_redis() {
     )
     .await;
     assert_eq!(bits, 19);
-    // math.random is the same sequence in every run of a script.
-    let first: Vec<i64> = query(
-        &mut con,
-        &["EVAL", "return {math.random(1000), math.random(1000)}", "0"],
-    )
-    .await;
-    let again: Vec<i64> = query(
-        &mut con,
-        &["EVAL", "return {math.random(1000), math.random(1000)}", "0"],
-    )
-    .await;
+    // As in Redis 7.0, math.random goes on from script to script, and
+    // math.randomseed makes a sequence repeatable.
+    let script = "return {math.random(1000000), math.random(1000000)}";
+    let first: Vec<i64> = query(&mut con, &["EVAL", script, "0"]).await;
+    let next: Vec<i64> = query(&mut con, &["EVAL", script, "0"]).await;
+    assert_ne!(first, next);
+    let seeded = "math.randomseed(42) return {math.random(1000), math.random(1000)}";
+    let first: Vec<i64> = query(&mut con, &["EVAL", seeded, "0"]).await;
+    let again: Vec<i64> = query(&mut con, &["EVAL", seeded, "0"]).await;
     assert_eq!(first, again);
     server.stop().await;
 }
@@ -308,7 +306,7 @@ async fn errors_and_sandbox() {
     );
     let error = query_err(&mut con, &["EVAL", "x = 1", "0"]).await;
     assert!(
-        error.contains("Script attempted to create global variable 'x'"),
+        error.contains("Attempt to modify a readonly table"),
         "{}",
         error
     );
@@ -349,6 +347,232 @@ async fn errors_and_sandbox() {
     let exists: Vec<i64> = query(&mut con, &["SCRIPT", "EXISTS", &sha]).await;
     assert_eq!(exists, [0]);
     // The server still serves after all of that.
+    let pong: String = query(&mut con, &["PING"]).await;
+    assert_eq!(pong, "PONG");
+    server.stop().await;
+}
+
+/// Sends `args` on a connection of its own and waits (bounded) for the
+/// reply: for a script that runs until killed.
+fn spawn_long_query(
+    mut con: redis::aio::MultiplexedConnection,
+    args: &'static [&'static str],
+) -> tokio::task::JoinHandle<redis::RedisResult<Value>> {
+    tokio::spawn(async move {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            common::cmd(args).query_async::<Value>(&mut con),
+        )
+        .await
+        .expect("the long script never ended")
+    })
+}
+
+/// Polls until PING answers BUSY (the script is past the threshold).
+async fn wait_for_busy(con: &mut redis::aio::MultiplexedConnection) {
+    let busy = common::wait_until(std::time::Duration::from_secs(10), || {
+        let mut con = con.clone();
+        async move {
+            match common::try_query::<Value>(&mut con, &["PING"]).await {
+                Err(e) => common::error_text(&e).starts_with("BUSY"),
+                Ok(Value::ServerError(e)) => e.code() == "BUSY",
+                Ok(_) => false,
+            }
+        }
+    })
+    .await;
+    assert!(busy, "PING never answered BUSY");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_kill_stops_a_busy_read_only_script() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    assert_eq!(
+        query_err(&mut con, &["SCRIPT", "KILL"]).await,
+        "NOTBUSY No scripts in execution right now."
+    );
+    let _: () = query(&mut con, &["CONFIG", "SET", "busy-reply-threshold", "100"]).await;
+    let _: () = query(&mut con, &["SET", "k", "v"]).await;
+    let looping = spawn_long_query(
+        server.conn_blocking().await,
+        &["EVAL", "redis.call('get', 'k') while true do end", "0"],
+    );
+    wait_for_busy(&mut con).await;
+    let busy = query_err(&mut con, &["GET", "k"]).await;
+    assert_eq!(
+        busy,
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    assert!(query_err(&mut con, &["FUNCTION", "KILL"])
+        .await
+        .starts_with("BUSY"));
+    let _: () = query(&mut con, &["SCRIPT", "KILL"]).await;
+    let killed = looping.await.expect("task");
+    let text = match killed {
+        Err(e) => common::error_text(&e),
+        Ok(other) => panic!("the killed script answered {:?}", other),
+    };
+    assert!(
+        text.contains("Script killed by user with SCRIPT KILL"),
+        "{}",
+        text
+    );
+    // The server serves again, and no lock is left held.
+    let value: String = query(&mut con, &["GET", "k"]).await;
+    assert_eq!(value, "v");
+    let again: i64 = query(&mut con, &["EVAL", "return redis.call('incr', 'n')", "0"]).await;
+    assert_eq!(again, 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_that_wrote_is_unkillable_and_finishes() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let _: () = query(&mut con, &["CONFIG", "SET", "lua-time-limit", "50"]).await;
+    // Writes, then spins for a while (bounded: about a second of work).
+    let writer = spawn_long_query(
+        server.conn_blocking().await,
+        &[
+            "EVAL",
+            "redis.call('set', 'w', '1') local t = redis.call('time') local s = tonumber(t[1]) \
+             while tonumber(redis.call('time')[1]) < s + 2 do end return 'done'",
+            "0",
+        ],
+    );
+    wait_for_busy(&mut con).await;
+    let refused = query_err(&mut con, &["SCRIPT", "KILL"]).await;
+    assert!(
+        refused.starts_with("UNKILLABLE Sorry the script already executed write commands"),
+        "{}",
+        refused
+    );
+    let stats: Value = query(&mut con, &["FUNCTION", "STATS"]).await;
+    assert!(
+        format!("{:?}", stats).contains("duration_ms"),
+        "{:?}",
+        stats
+    );
+    let done = writer
+        .await
+        .expect("task")
+        .expect("the script ends by itself");
+    assert_eq!(done, Value::BulkString(b"done".to_vec()));
+    let w: String = query(&mut con, &["GET", "w"]).await;
+    assert_eq!(w, "1");
+    server.stop().await;
+}
+
+const LIBRARY: &str = "#!lua name=locks\n\
+redis.register_function('acquire', function(keys, args)\n\
+  return redis.call('set', keys[1], args[1], 'NX', 'PX', args[2])\n\
+end)\n\
+redis.register_function{function_name='owner', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='who holds it'}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_load_call_list_dump_restore() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let name: String = query(&mut con, &["FUNCTION", "LOAD", LIBRARY]).await;
+    assert_eq!(name, "locks");
+    assert_eq!(
+        query_err(&mut con, &["FUNCTION", "LOAD", LIBRARY]).await,
+        "ERR Library 'locks' already exists"
+    );
+    let got: String = query(&mut con, &["FCALL", "acquire", "1", "lock", "me", "10000"]).await;
+    assert_eq!(got, "OK");
+    let owner: String = query(&mut con, &["FCALL_RO", "OWNER", "1", "lock"]).await;
+    assert_eq!(owner, "me");
+    assert_eq!(
+        query_err(&mut con, &["FCALL_RO", "acquire", "1", "lock", "x", "1"]).await,
+        "ERR Can not execute a script with write flag using *_ro command."
+    );
+    assert_eq!(
+        query_err(&mut con, &["FCALL", "nope", "0"]).await,
+        "ERR Function not found"
+    );
+    assert_eq!(
+        query_err(&mut con, &["FCALL", "acquire", "x"]).await,
+        "ERR Bad number of keys provided"
+    );
+    let list: Value = query(&mut con, &["FUNCTION", "LIST", "WITHCODE"]).await;
+    let text = format!("{:?}", list);
+    for part in [
+        "locks",
+        "LUA",
+        "acquire",
+        "owner",
+        "who holds it",
+        "no-writes",
+        "library_code",
+    ] {
+        assert!(text.contains(part), "{} missing from {}", part, text);
+    }
+    let dump: Vec<u8> = query(&mut con, &["FUNCTION", "DUMP"]).await;
+    let _: () = query(&mut con, &["FUNCTION", "FLUSH"]).await;
+    assert_eq!(
+        query_err(&mut con, &["FCALL", "acquire", "0"]).await,
+        "ERR Function not found"
+    );
+    let restored: String = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&dump)
+        .query_async(&mut con)
+        .await
+        .expect("FUNCTION RESTORE");
+    assert_eq!(restored, "OK");
+    let owner: String = query(&mut con, &["FCALL", "owner", "1", "lock"]).await;
+    assert_eq!(owner, "me");
+    let bad = query_err(&mut con, &["FUNCTION", "RESTORE", "bad_payload"]).await;
+    assert_eq!(bad, "ERR payload version or checksum are wrong");
+    let stats: Value = query(&mut con, &["FUNCTION", "STATS"]).await;
+    let text = format!("{:?}", stats);
+    assert!(
+        text.contains("libraries_count") && text.contains("functions_count"),
+        "{}",
+        text
+    );
+    let _: () = query(&mut con, &["FUNCTION", "DELETE", "locks"]).await;
+    assert_eq!(
+        query_err(&mut con, &["FUNCTION", "DELETE", "locks"]).await,
+        "ERR Library not found"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_kill_stops_a_busy_function() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let _: () = query(&mut con, &["CONFIG", "SET", "busy-reply-threshold", "100"]).await;
+    let _: String = query(
+        &mut con,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=spin\nredis.register_function('spin', function() local a = 1 while true do a = a + 1 end end)",
+        ],
+    )
+    .await;
+    let spinning = spawn_long_query(server.conn_blocking().await, &["FCALL", "spin", "0"]);
+    wait_for_busy(&mut con).await;
+    assert_eq!(
+        query_err(&mut con, &["PING"]).await,
+        "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+    );
+    let stats: Value = query(&mut con, &["FUNCTION", "STATS"]).await;
+    let text = format!("{:?}", stats);
+    assert!(
+        text.contains("spin") && text.contains("duration_ms"),
+        "{}",
+        text
+    );
+    assert!(query_err(&mut con, &["SCRIPT", "KILL"])
+        .await
+        .starts_with("BUSY"));
+    let _: () = query(&mut con, &["FUNCTION", "KILL"]).await;
+    assert!(spinning.await.expect("task").is_err());
     let pong: String = query(&mut con, &["PING"]).await;
     assert_eq!(pong, "PONG");
     server.stop().await;

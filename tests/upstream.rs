@@ -701,6 +701,80 @@ async fn blocking_pops_wait_on_the_upstream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_that_write_run_upstream_and_read_only_ones_locally() {
+    let upstream = Upstream::start(&[]).await;
+    let server = cachet_before(&upstream, |_| {}).await;
+    let mut l1 = server.conn().await;
+    let mut direct = upstream.conn().await;
+    let incr = "return redis.call('incr', KEYS[1])";
+
+    // A cached copy of the key, then a writing script: it runs upstream
+    // (the upstream has never seen it: EVALSHA falls back to EVAL) and the
+    // copy is dropped, so the next read is the upstream's value.
+    let _: () = query(&mut direct, &["SET", "counter", "10"]).await;
+    let cached: String = query(&mut l1, &["GET", "counter"]).await;
+    assert_eq!(cached, "10");
+    let sha: String = query(&mut l1, &["SCRIPT", "LOAD", incr]).await;
+    let upstream_has: Vec<i64> = query(&mut direct, &["SCRIPT", "EXISTS", &sha]).await;
+    assert_eq!(upstream_has, [0]);
+    let after: i64 = query(&mut l1, &["EVALSHA", &sha, "1", "counter"]).await;
+    assert_eq!(after, 11);
+    let upstream_has: Vec<i64> = query(&mut direct, &["SCRIPT", "EXISTS", &sha]).await;
+    assert_eq!(upstream_has, [1]);
+    let read: String = query(&mut l1, &["GET", "counter"]).await;
+    assert_eq!(read, "11");
+    let by_body: i64 = query(&mut l1, &["EVAL", incr, "1", "counter"]).await;
+    assert_eq!(by_body, 12);
+    let stored: String = query(&mut direct, &["GET", "counter"]).await;
+    assert_eq!(stored, "12");
+
+    // Read-only scripts run here, on filled copies; writes inside them fail.
+    let forwarded = counter(&mut l1, "upstream_writes_forwarded").await;
+    let read: String = query(
+        &mut l1,
+        &[
+            "EVAL_RO",
+            "return redis.call('get', KEYS[1])",
+            "1",
+            "counter",
+        ],
+    )
+    .await;
+    assert_eq!(read, "12");
+    let flagged = "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])";
+    let read: String = query(&mut l1, &["EVAL", flagged, "1", "counter"]).await;
+    assert_eq!(read, "12");
+    assert_eq!(
+        counter(&mut l1, "upstream_writes_forwarded").await,
+        forwarded
+    );
+    let refused = query_err(
+        &mut l1,
+        &[
+            "EVAL_RO",
+            "return redis.call('set', KEYS[1], 'x')",
+            "1",
+            "counter",
+        ],
+    )
+    .await;
+    assert!(
+        refused.contains("Write commands are not allowed from read-only scripts"),
+        "{}",
+        refused
+    );
+
+    // An unknown SHA1 is the upstream's NOSCRIPT.
+    let missing = query_err(
+        &mut l1,
+        &["EVALSHA", "0123456789012345678901234567890123456789", "0"],
+    )
+    .await;
+    assert!(missing.starts_with("NOSCRIPT"), "{}", missing);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_that_cannot_work_through_an_upstream_say_so() {
     let upstream = Upstream::start(&[]).await;
     let server = cachet_before(&upstream, |_| {}).await;

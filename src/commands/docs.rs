@@ -148,11 +148,20 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "expire" => &EXPIRE,
         "expireat" => &EXPIREAT,
         "expiretime" => &EXPIRETIME,
+        "fcall" => &FCALL,
+        "fcall_ro" => &FCALL_RO,
         "flushall" => &FLUSHALL,
         "flushdb" => &FLUSHDB,
         "function" => &FUNCTION,
+        "function|delete" => &FUNCTION_DELETE,
+        "function|dump" => &FUNCTION_DUMP,
         "function|flush" => &FUNCTION_FLUSH,
         "function|help" => &FUNCTION_HELP,
+        "function|kill" => &FUNCTION_KILL,
+        "function|list" => &FUNCTION_LIST,
+        "function|load" => &FUNCTION_LOAD,
+        "function|restore" => &FUNCTION_RESTORE,
+        "function|stats" => &FUNCTION_STATS,
         "get" => &GET,
         "getbit" => &GETBIT,
         "getdel" => &GETDEL,
@@ -246,6 +255,7 @@ pub fn lookup(full_name: &str) -> Option<&'static CommandDoc> {
         "script" => &SCRIPT,
         "script|exists" => &SCRIPT_EXISTS,
         "script|flush" => &SCRIPT_FLUSH,
+        "script|kill" => &SCRIPT_KILL,
         "script|load" => &SCRIPT_LOAD,
         "sdiff" => &SDIFF,
         "sdiffstore" => &SDIFFSTORE,
@@ -835,6 +845,26 @@ static EXPIRETIME: CommandDoc = CommandDoc {
     args: &[arg("key", "key").key_spec(0)],
 };
 
+static FCALL: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("function", "string"),
+        arg("numkeys", "integer"),
+        arg("key", "key").key_spec(0).flags(OPTIONAL | MULTIPLE),
+        arg("arg", "string").flags(OPTIONAL | MULTIPLE),
+    ],
+};
+
+static FCALL_RO: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("function", "string"),
+        arg("numkeys", "integer"),
+        arg("key", "key").key_spec(0).flags(OPTIONAL | MULTIPLE),
+        arg("arg", "string").flags(OPTIONAL | MULTIPLE),
+    ],
+};
+
 static FLUSHALL: CommandDoc = CommandDoc {
     history: &[
         ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
@@ -862,6 +892,16 @@ static FUNCTION: CommandDoc = CommandDoc {
     args: &[],
 };
 
+static FUNCTION_DELETE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[arg("library-name", "string")],
+};
+
+static FUNCTION_DUMP: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
 static FUNCTION_FLUSH: CommandDoc = CommandDoc {
     history: &[],
     args: &[arg("async", "oneof").flags(OPTIONAL).args(&[
@@ -871,6 +911,50 @@ static FUNCTION_FLUSH: CommandDoc = CommandDoc {
 };
 
 static FUNCTION_HELP: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static FUNCTION_KILL: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
+};
+
+static FUNCTION_LIST: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("library-name-pattern", "string")
+            .token("LIBRARYNAME")
+            .flags(OPTIONAL),
+        arg("withcode", "pure-token")
+            .token("WITHCODE")
+            .flags(OPTIONAL),
+    ],
+};
+
+static FUNCTION_LOAD: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("replace", "pure-token")
+            .token("REPLACE")
+            .flags(OPTIONAL),
+        arg("function-code", "string"),
+    ],
+};
+
+static FUNCTION_RESTORE: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[
+        arg("serialized-value", "string"),
+        arg("policy", "oneof").flags(OPTIONAL).args(&[
+            arg("flush", "pure-token").token("FLUSH"),
+            arg("append", "pure-token").token("APPEND"),
+            arg("replace", "pure-token").token("REPLACE"),
+        ]),
+    ],
+};
+
+static FUNCTION_STATS: CommandDoc = CommandDoc {
     history: &[],
     args: &[],
 };
@@ -1570,6 +1654,11 @@ static SCRIPT_FLUSH: CommandDoc = CommandDoc {
         arg("async", "pure-token").token("ASYNC"),
         arg("sync", "pure-token").token("SYNC"),
     ])],
+};
+
+static SCRIPT_KILL: CommandDoc = CommandDoc {
+    history: &[],
+    args: &[],
 };
 
 static SCRIPT_LOAD: CommandDoc = CommandDoc {

@@ -12,6 +12,7 @@
 
 pub mod connection;
 pub mod docs;
+pub mod functions;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
@@ -232,6 +233,18 @@ fn dispatch_command(
         reject(shared, client, Some(index), &mut reply, error);
         return Some(index);
     }
+    if shared.scripting.run.is_busy()
+        && (!spec.has(table::flags::ALLOW_BUSY) || spec.lock != LockMode::Nothing)
+    {
+        // A script runs past busy-reply-threshold and holds every shard.
+        let busy = CommandError::Raw(shared.scripting.run.busy_error().into());
+        let error = match spec.name {
+            "exec" => abort_transaction(client, busy),
+            _ => busy,
+        };
+        reject(shared, client, Some(index), &mut reply, error);
+        return Some(index);
+    }
     let upstream = shared.upstream.is_configured();
     // With an upstream, local memory holds copies only: writes go upstream.
     let out_of_memory = !upstream
@@ -241,18 +254,11 @@ fn dispatch_command(
             .load(std::sync::atomic::Ordering::Relaxed)
             != 0
         && crate::server::eviction::make_room(shared) == crate::server::eviction::Room::Exhausted;
+    client.out_of_memory = out_of_memory;
     if out_of_memory && needs_memory(shared, client, spec) {
-        let error = if spec.name == "exec" {
-            client.multi = None;
-            client
-                .info
-                .set_flag(crate::server::client::flags::MULTI, false);
-            CommandError::Raw(format!(
-                "EXECABORT Transaction discarded because of: {}",
-                CommandError::OutOfMemory
-            ))
-        } else {
-            CommandError::OutOfMemory
+        let error = match spec.name {
+            "exec" => abort_transaction(client, CommandError::OutOfMemory),
+            _ => CommandError::OutOfMemory,
         };
         reject(shared, client, Some(index), &mut reply, error);
         return Some(index);
@@ -275,6 +281,18 @@ fn dispatch_command(
                 reject(shared, client, Some(index), &mut reply, error);
                 return Some(index);
             }
+        }
+    }
+    if spec.has(table::flags::RUNS_SCRIPT) {
+        if !client.on_script_thread {
+            // The connection runs it off the runtime's threads, so that
+            // other clients can be told BUSY meanwhile.
+            client.script_request = Some(args.to_owned());
+            return Some(index);
+        }
+        if shared.monitor.active() {
+            // As in Redis, monitors see the script before what it calls.
+            shared.monitor.feed(client, args);
         }
     }
     let mut locked = match spec.lock {
@@ -459,6 +477,19 @@ fn apply_reply_mode(
 
 /// A command refused before it ran: counted as rejected, and inside MULTI it
 /// dooms the transaction.
+/// EXEC refused before it runs (out of memory, a busy script): the
+/// transaction is discarded and the error says why, as Redis's does.
+fn abort_transaction(client: &mut Client, cause: CommandError) -> CommandError {
+    client.multi = None;
+    client
+        .info
+        .set_flag(crate::server::client::flags::MULTI, false);
+    CommandError::Raw(format!(
+        "EXECABORT Transaction discarded because of: {}",
+        cause
+    ))
+}
+
 fn reject(
     shared: &Shared,
     client: &mut Client,

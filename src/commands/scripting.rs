@@ -10,22 +10,30 @@ use super::table::flags;
 use super::Ctx;
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::{Args, OwnedArgs, Protocol, ReplyWriter};
+use crate::scripting::functions::{ALLOW_OOM, NO_WRITES};
+use crate::scripting::run_state::{RunState, Running};
 use crate::scripting::{convert, sandbox};
 use mlua::{Lua, MultiValue, Value};
 use std::cell::RefCell;
 
-/// The Lua side of `redis.call` and `redis.pcall`: both go through
-/// `__raw_call`, which answers error replies as `{err=...}`; `call` raises
-/// them (as Redis does, a table error value) and `pcall` returns them.
+/// The Lua side of `redis.call` and `redis.pcall`: both go through the
+/// running script's `raw` call, which answers error replies as
+/// `{err=...}`; `call` raises them (as Redis does, a table error value) and
+/// `pcall` returns them. Built once per interpreter; `bind` gives it each
+/// script's `raw` (and resets the RESP version) before the script runs.
 const REDIS_LIBRARY: &str = r#"
-local raw = ...
-local lib = {}
+local readonly, lib = ...
+local current = { resp = 2 }
 lib.call = function(...)
-    local reply = raw(...)
+    local reply = current.raw(current.resp, ...)
     if type(reply) == 'table' and reply.err then error(reply, 0) end
     return reply
 end
-lib.pcall = function(...) return raw(...) end
+lib.pcall = function(...) return current.raw(current.resp, ...) end
+lib.setresp = function(version)
+    if version ~= 2 and version ~= 3 then error('RESP version must be 2 or 3.', 0) end
+    current.resp = version
+end
 lib.error_reply = function(text)
     if type(text) ~= 'string' then error('wrong number or type of arguments', 2) end
     return { err = text }
@@ -35,14 +43,44 @@ lib.status_reply = function(text)
     return { ok = text }
 end
 lib.LOG_DEBUG, lib.LOG_VERBOSE, lib.LOG_NOTICE, lib.LOG_WARNING = 0, 1, 2, 3
+lib.REDIS_VERSION, lib.REDIS_VERSION_NUM = '7.0.15', 0x07000f
 lib.REPL_NONE, lib.REPL_AOF, lib.REPL_REPLICA, lib.REPL_SLAVE, lib.REPL_ALL = 0, 1, 2, 2, 3
 lib.set_repl = function(_) end
 lib.replicate_commands = function() return true end
-return lib
+local bind = function(raw) current.raw = raw current.resp = 2 end
+return readonly(lib), bind
 "#;
 
-/// Runs a script (given by body or by SHA1) with Redis's argument checks.
-fn run(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> CommandResult {
+/// The `redis` table of one interpreter and its `bind` (Lua app data).
+struct RedisLibrary {
+    table: mlua::Table,
+    bind: mlua::Function,
+}
+
+/// The interpreter's `redis` table, built on first use.
+fn redis_library(lua: &Lua) -> mlua::Result<(mlua::Table, mlua::Function)> {
+    if let Some(library) = lua.app_data_ref::<RedisLibrary>() {
+        return Ok((library.table.clone(), library.bind.clone()));
+    }
+    let readonly: mlua::Function = lua.named_registry_value(sandbox::READONLY_KEY)?;
+    let raw_table: mlua::Table = lua.create_table()?;
+    add_pure_functions(lua, &raw_table)?;
+    let (table, bind): (mlua::Table, mlua::Function) = lua
+        .load(REDIS_LIBRARY)
+        .set_name("=redis")
+        .call((readonly, raw_table))?;
+    lua.set_app_data(RedisLibrary {
+        table: table.clone(),
+        bind: bind.clone(),
+    });
+    Ok((table, bind))
+}
+
+/// A script's KEYS and ARGV.
+pub type KeysAndArgs = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// The keys and arguments of EVAL or FCALL, checked as Redis checks them.
+pub fn keys_and_args(args: Args) -> Result<KeysAndArgs, CommandError> {
     let numkeys = super::parse_int(&args[2])?;
     if numkeys < 0 {
         return Err(CommandError::err("Number of keys can't be negative"));
@@ -52,50 +90,47 @@ fn run(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> CommandResul
             "Number of keys can't be greater than number of args",
         ));
     }
-    if ctx.shared.upstream.is_configured() {
-        return Err(CommandError::err(
-            "scripts are not supported with an upstream yet",
-        ));
-    }
     let numkeys = numkeys as usize;
-    let keys: Vec<Vec<u8>> = (3..3 + numkeys).map(|i| args[i].to_vec()).collect();
-    let argv: Vec<Vec<u8>> = (3 + numkeys..args.len())
+    let keys = (3..3 + numkeys).map(|i| args[i].to_vec()).collect();
+    let argv = (3 + numkeys..args.len())
         .map(|i| args[i].to_vec())
         .collect();
+    Ok((keys, argv))
+}
+
+/// Runs a script (given by body or by SHA1) with Redis's argument checks.
+fn run(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> CommandResult {
+    let (keys, argv) = keys_and_args(args)?;
     let shared = ctx.shared;
     let outcome = shared.scripting.with_engine(|engine| {
         let sha = if by_sha {
-            let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-            if !engine.scripts.contains_key(&sha) {
-                return Err(CommandError::Raw(
-                    "NOSCRIPT No matching script. Please use EVAL.".into(),
-                ));
-            }
-            sha
+            String::from_utf8_lossy(&args[1]).to_ascii_lowercase()
         } else {
             engine.load(&args[1]).map_err(CommandError::Raw)?
         };
-        let function = match engine.scripts.get(&sha) {
-            Some(script) => script.function.clone(),
-            None => {
-                return Err(CommandError::Raw(
-                    "NOSCRIPT No matching script. Please use EVAL.".into(),
-                ))
-            }
+        let Some(script) = engine.scripts.get(&sha) else {
+            return Err(CommandError::Raw(
+                "NOSCRIPT No matching script. Please use EVAL.".into(),
+            ));
         };
-        let (result, read_something) =
-            execute(ctx, &engine.lua, &function, &sha, &keys, &argv, read_only);
-        if read_something && crate::events::tracking::should_remember(ctx.client) {
-            // As in Redis, a script that read tracks the keys it declared.
-            if let Ok(index) = shared
-                .commands
-                .resolve_cached(args, &mut ctx.client.last_lookup)
-            {
-                let spec = shared.commands.spec(index);
-                super::remember_tracked_keys(shared, ctx.client, ctx.keys.locked, spec, args);
-            }
+        let flags = script.flags.unwrap_or(0);
+        check_flags(ctx, script.flags, read_only)?;
+        if shared.upstream.is_configured() && !read_only && flags & NO_WRITES == 0 {
+            // The router sent it upstream unless it came some other way.
+            return Err(CommandError::err(
+                "with an upstream, a script that may write runs on the upstream only",
+            ));
         }
-        result
+        let call = Invocation {
+            function: script.function.clone(),
+            name: &sha,
+            keys,
+            argv,
+            read_only: read_only || flags & NO_WRITES != 0,
+            allow_oom: flags & (ALLOW_OOM | NO_WRITES) != 0,
+            is_function: false,
+        };
+        execute(ctx, &engine.lua, &call, args)
     });
     match outcome {
         Ok(result) => result,
@@ -103,44 +138,90 @@ fn run(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> CommandResul
     }
 }
 
-/// Calls the compiled script and writes its result (or error) as the reply.
-fn execute(
-    ctx: &mut Ctx,
-    lua: &Lua,
-    function: &mlua::Function,
-    sha: &str,
-    keys: &[Vec<u8>],
-    argv: &[Vec<u8>],
-    read_only: bool,
-) -> (CommandResult, bool) {
+/// Redis's checks of a script's flags before it runs (`flags` is None for
+/// a script without a shebang line, which Redis runs in compatibility mode).
+pub fn check_flags(ctx: &Ctx, flags: Option<u32>, read_only: bool) -> CommandResult {
+    let Some(flags) = flags else {
+        return Ok(());
+    };
+    if read_only && flags & NO_WRITES == 0 {
+        return Err(CommandError::err(
+            "Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    if ctx.client.out_of_memory && flags & (ALLOW_OOM | NO_WRITES) == 0 {
+        return Err(CommandError::Raw(
+            "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// One call of a script or a function.
+pub struct Invocation<'a> {
+    pub function: mlua::Function,
+    /// The script's SHA1 or the function's name, for errors and STATS.
+    pub name: &'a str,
+    pub keys: Vec<Vec<u8>>,
+    pub argv: Vec<Vec<u8>>,
+    pub read_only: bool,
+    /// Deny-oom commands may run even when memory is full.
+    pub allow_oom: bool,
+    pub is_function: bool,
+}
+
+/// Calls the compiled script or function and writes its result (or error)
+/// as the reply; a script that read tracks its declared keys.
+pub fn execute(ctx: &mut Ctx, lua: &Lua, call: &Invocation, args: Args) -> CommandResult {
+    let shared = ctx.shared;
     let read_something = std::cell::Cell::new(false);
-    let result = execute_tracked(
-        ctx,
-        lua,
-        function,
-        sha,
-        keys,
-        argv,
-        read_only,
-        &read_something,
-    );
-    (result, read_something.get())
+    let run = &shared.scripting.run;
+    let threshold = shared
+        .hot
+        .busy_reply_threshold_ms
+        .load(std::sync::atomic::Ordering::Relaxed);
+    run.begin(Running {
+        name: call.name.to_string(),
+        command: (0..args.len()).map(|i| args[i].to_vec()).collect(),
+        started: std::time::Instant::now(),
+        threshold: std::time::Duration::from_millis(threshold),
+        is_function: call.is_function,
+    });
+    let ended = EndsRun(run);
+    let result = execute_tracked(ctx, lua, call, &read_something);
+    drop(ended);
+    crate::scripting::reset_hook(lua, run);
+    if read_something.get() && crate::events::tracking::should_remember(ctx.client) {
+        // As in Redis, a script that read tracks the keys it declared.
+        if let Ok(index) = shared
+            .commands
+            .resolve_cached(args, &mut ctx.client.last_lookup)
+        {
+            let spec = shared.commands.spec(index);
+            super::remember_tracked_keys(shared, ctx.client, ctx.keys.locked, spec, args);
+        }
+    }
+    result
+}
+
+/// Ends the run state however the script ends (an error, a kill, a panic).
+struct EndsRun<'a>(&'a RunState);
+
+impl Drop for EndsRun<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
 /// `execute`, noting in `read_something` whether the script called a read command.
-#[allow(clippy::too_many_arguments)]
 fn execute_tracked(
     ctx: &mut Ctx,
     lua: &Lua,
-    function: &mlua::Function,
-    sha: &str,
-    keys: &[Vec<u8>],
-    argv: &[Vec<u8>],
-    read_only: bool,
+    call: &Invocation,
     read_something: &std::cell::Cell<bool>,
 ) -> CommandResult {
     let lua_error = |e: mlua::Error| CommandError::err(sandbox::plain_message(&e));
-    let globals = lua.globals();
     let as_table = |items: &[Vec<u8>]| -> mlua::Result<mlua::Table> {
         let table = lua.create_table()?;
         for (i, item) in items.iter().enumerate() {
@@ -148,57 +229,36 @@ fn execute_tracked(
         }
         Ok(table)
     };
-    globals
-        .raw_set("KEYS", as_table(keys).map_err(lua_error)?)
-        .map_err(lua_error)?;
-    globals
-        .raw_set("ARGV", as_table(argv).map_err(lua_error)?)
-        .map_err(lua_error)?;
-    sandbox::reset_random(lua, 0);
+    let keys = as_table(&call.keys).map_err(lua_error)?;
+    let argv = as_table(&call.argv).map_err(lua_error)?;
+    if !call.is_function {
+        let globals = lua.globals();
+        globals.raw_set("KEYS", keys.clone()).map_err(lua_error)?;
+        globals.raw_set("ARGV", argv.clone()).map_err(lua_error)?;
+    }
     let was_denied = ctx.client.deny_blocking;
     ctx.client.deny_blocking = true;
     ctx.client.in_script = true;
-    let resp = std::cell::Cell::new(2u8);
+    let limits = CallLimits {
+        read_only: call.read_only,
+        allow_oom: call.allow_oom,
+    };
     let state = RefCell::new(&mut *ctx);
     let result: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        let raw_call = scope.create_function(|lua, args: MultiValue| {
-            call_command(lua, &state, args, read_only, resp.get(), read_something)
+        let raw_call = scope.create_function(|lua, (resp, args): (u8, MultiValue)| {
+            call_command(lua, &state, args, limits, resp, read_something)
         })?;
-        let set_resp = scope.create_function(|_, version: i64| {
-            if version != 2 && version != 3 {
-                return Err(mlua::Error::RuntimeError(
-                    "RESP version must be 2 or 3.".into(),
-                ));
-            }
-            resp.set(version as u8);
-            Ok(())
-        })?;
-        let sha1hex = scope.create_function(|_, text: mlua::LuaString| {
-            Ok(crate::scripting::sha1_hex(&text.as_bytes()))
-        })?;
-        let log = scope.create_function(
-            |_, (level, message): (i64, mlua::Variadic<mlua::LuaString>)| {
-                let text: Vec<String> = message
-                    .iter()
-                    .map(|m| String::from_utf8_lossy(&m.as_bytes()).into_owned())
-                    .collect();
-                match level {
-                    3 => tracing::warn!("script: {}", text.join(" ")),
-                    2 => tracing::info!("script: {}", text.join(" ")),
-                    _ => tracing::debug!("script: {}", text.join(" ")),
-                }
-                Ok(())
-            },
-        )?;
-        let library: mlua::Table = lua.load(REDIS_LIBRARY).set_name("=redis").call(raw_call)?;
-        library.set("setresp", set_resp)?;
-        library.set("sha1hex", sha1hex)?;
-        library.set("log", log)?;
+        let (library, bind) = redis_library(lua)?;
+        bind.call::<()>(raw_call)?;
         lua.globals().raw_set("redis", library)?;
         // pcall at the top keeps Lua's error value (a table from
         // redis.call, or a message) for the reply.
         let pcall: mlua::Function = lua.globals().get("pcall")?;
-        let (ok, value): (bool, Value) = pcall.call(function.clone())?;
+        let (ok, value): (bool, Value) = if call.is_function {
+            pcall.call((call.function.clone(), keys, argv))?
+        } else {
+            pcall.call(call.function.clone())?
+        };
         Ok((ok, value))
     });
     ctx.client.deny_blocking = was_denied;
@@ -209,11 +269,53 @@ fn execute_tracked(
         convert::lua_to_reply(&mut reply, &value, 0);
         return Ok(());
     }
-    Err(CommandError::Raw(script_error(&value, sha)))
+    Err(CommandError::Raw(script_error(&value, call)))
 }
 
-/// The error reply for a script that failed: Redis 7.0 names the script.
-fn script_error(value: &Value, sha: &str) -> String {
+/// The `redis` functions that need no client: `sha1hex` and `log` (also
+/// given to function libraries while they load).
+pub fn add_pure_functions(lua: &Lua, library: &mlua::Table) -> mlua::Result<()> {
+    let sha1hex = lua.create_function(|_, args: mlua::Variadic<Value>| match args.first() {
+        Some(Value::String(text)) if args.len() == 1 => {
+            Ok(crate::scripting::sha1_hex(&text.as_bytes()))
+        }
+        Some(Value::Integer(n)) if args.len() == 1 => {
+            Ok(crate::scripting::sha1_hex(n.to_string().as_bytes()))
+        }
+        Some(Value::Number(n)) if args.len() == 1 => {
+            Ok(crate::scripting::sha1_hex(lua_number_text(*n).as_bytes()))
+        }
+        _ => Err(mlua::Error::RuntimeError(
+            "wrong number of arguments".into(),
+        )),
+    })?;
+    let log = lua.create_function(
+        |_, (level, message): (i64, mlua::Variadic<mlua::LuaString>)| {
+            let text: Vec<String> = message
+                .iter()
+                .map(|m| String::from_utf8_lossy(&m.as_bytes()).into_owned())
+                .collect();
+            match level {
+                3 => tracing::warn!("script: {}", text.join(" ")),
+                2 => tracing::info!("script: {}", text.join(" ")),
+                _ => tracing::debug!("script: {}", text.join(" ")),
+            }
+            Ok(())
+        },
+    )?;
+    library.set("sha1hex", sha1hex)?;
+    library.set("log", log)?;
+    Ok(())
+}
+
+/// The error reply for a script that failed: Redis 7.0 names the script
+/// (or the function) and the line.
+fn script_error(value: &Value, call: &Invocation) -> String {
+    let chunk = if call.is_function {
+        "user_function"
+    } else {
+        "user_script"
+    };
     let (text, line) = match value {
         Value::Table(_) => {
             let text = convert::error_of(value)
@@ -224,7 +326,8 @@ fn script_error(value: &Value, sha: &str) -> String {
         Value::String(message) => {
             let message = message.to_string_lossy();
             let line = message
-                .strip_prefix("user_script:")
+                .strip_prefix(chunk)
+                .and_then(|rest| rest.strip_prefix(':'))
                 .and_then(|rest| rest.split(':').next())
                 .and_then(|n| n.parse::<u32>().ok());
             (format!("ERR {}", message), line)
@@ -233,8 +336,8 @@ fn script_error(value: &Value, sha: &str) -> String {
         other => (format!("ERR {:?}", other), None),
     };
     match line {
-        Some(line) => format!("{} script: {}, on @user_script:{}.", text, sha, line),
-        None => format!("{} script: {}", text, sha),
+        Some(line) => format!("{} script: {}, on @{}:{}.", text, call.name, chunk, line),
+        None => format!("{} script: {}", text, call.name),
     }
 }
 
@@ -246,13 +349,20 @@ fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
     Ok(Value::Table(table))
 }
 
+/// What a script's calls may do.
+#[derive(Clone, Copy)]
+struct CallLimits {
+    read_only: bool,
+    allow_oom: bool,
+}
+
 /// One `redis.call` / `redis.pcall`: checks the command as Redis does for
 /// scripts, runs it on the held shards and converts its reply.
 fn call_command(
     lua: &Lua,
     state: &RefCell<&mut Ctx>,
     args: MultiValue,
-    read_only: bool,
+    limits: CallLimits,
     resp: u8,
     read_something: &std::cell::Cell<bool>,
 ) -> mlua::Result<Value> {
@@ -298,14 +408,25 @@ fn call_command(
     if spec.has(flags::NOSCRIPT) {
         return error_table(lua, "ERR This Redis command is not allowed from script");
     }
-    if read_only && spec.has(flags::WRITE) {
+    if limits.read_only && spec.has(flags::WRITE) {
         return error_table(
             lua,
             "ERR Write commands are not allowed from read-only scripts.",
         );
     }
+    let run = &shared.scripting.run;
+    if spec.has(flags::DENYOOM)
+        && ctx.client.out_of_memory
+        && !limits.allow_oom
+        && !run.has_written()
+    {
+        return error_table(lua, &CommandError::OutOfMemory.to_string());
+    }
     if spec.has(flags::READONLY) {
         read_something.set(true);
+    }
+    if spec.has(flags::WRITE) {
+        run.note_write();
     }
     let protocol = if resp == 3 {
         Protocol::Resp3
@@ -387,6 +508,22 @@ pub fn script_flush(ctx: &mut Ctx, args: Args) -> CommandResult {
         }
     }
     ctx.shared.scripting.flush();
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// SCRIPT KILL: stops the running script unless it wrote (or is a function).
+pub fn script_kill(ctx: &mut Ctx, _args: Args) -> CommandResult {
+    kill(ctx, false)
+}
+
+/// SCRIPT KILL and FUNCTION KILL.
+pub fn kill(ctx: &mut Ctx, function: bool) -> CommandResult {
+    ctx.shared
+        .scripting
+        .run
+        .request_kill(function)
+        .map_err(|error| CommandError::Raw(error.into()))?;
     ctx.reply.ok();
     Ok(())
 }

@@ -223,6 +223,10 @@ fn info_memory(ctx: &Ctx) -> String {
         ("allocator_resident", rss.to_string()),
         ("used_memory_lua", "0".to_string()),
         ("used_memory_scripts", "0".to_string()),
+        (
+            "number_of_cached_scripts",
+            ctx.shared.scripting.script_count().to_string(),
+        ),
         ("maxmemory", config.maxmemory.to_string()),
         ("maxmemory_human", bytes_human(config.maxmemory)),
         ("maxmemory_policy", config.maxmemory_policy.clone()),
@@ -829,34 +833,6 @@ pub fn debug(ctx: &mut Ctx, args: Args) -> CommandResult {
             command: "debug".into(),
         });
     }
-    Ok(())
-}
-
-/// FUNCTION FLUSH: cachet has no function libraries yet (scripting is not
-/// implemented), so flushing them always leaves the (empty) registry empty.
-pub fn function_flush(ctx: &mut Ctx, args: Args) -> CommandResult {
-    match args.len() {
-        2 => {}
-        3 if eq_ignore_case(&args[2], "async") || eq_ignore_case(&args[2], "sync") => {}
-        _ => {
-            return Err(CommandError::err(
-                "FUNCTION FLUSH only supports SYNC|ASYNC option",
-            ))
-        }
-    }
-    ctx.reply.ok();
-    Ok(())
-}
-
-pub fn function_help(ctx: &mut Ctx, _args: Args) -> CommandResult {
-    write_help(
-        ctx,
-        "FUNCTION",
-        &[
-            "FLUSH [ASYNC|SYNC]",
-            "    Delete all the libraries (cachet does not implement functions yet, so there are none).",
-        ],
-    );
     Ok(())
 }
 

@@ -144,9 +144,9 @@ fn sort_generic(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
         ctx.keys.peek(&args[1]).map(|e| e.contents()),
         Some(Contents::Set(_))
     );
-    // A set has no order of its own: a stored or replayed result must not
-    // depend on hashing, so Redis sorts it alphabetically instead.
-    if request.dont_sort && is_set && request.store.is_some() {
+    // A set has no order of its own: a stored result, or one a script
+    // sees, must not depend on hashing, so Redis sorts it alphabetically.
+    if request.dont_sort && is_set && (request.store.is_some() || ctx.client.in_script) {
         request.dont_sort = false;
         request.alpha = true;
         request.by = None;

@@ -15,8 +15,8 @@
 //! commands; it runs none of them.
 
 use super::{
-    connection, hashes, keys, lists, pubsub, scripting, server, sets, sort, strings, tracking,
-    transactions, zsets, Handler,
+    connection, functions, hashes, keys, lists, pubsub, scripting, server, sets, sort, strings,
+    tracking, transactions, zsets, Handler,
 };
 use crate::errors::CommandError;
 use crate::protocol::Args;
@@ -46,6 +46,9 @@ pub mod flags {
     /// cachet's own: runs at once even inside MULTI (EXEC, DISCARD, MULTI,
     /// WATCH, QUIT, RESET); COMMAND INFO does not show it.
     pub const NO_QUEUE: u32 = 1 << 31;
+    /// cachet's own: a script or function runs here, on a thread of its
+    /// own (see `scripting::run_state`); COMMAND INFO does not show it.
+    pub const RUNS_SCRIPT: u32 = 1 << 30;
 
     /// In Redis's COMMAND INFO order; `movablekeys` (derived) goes between
     /// `no_multi` and `allow_busy`.
@@ -975,6 +978,10 @@ static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(SCRIPTING, "2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Check existence of scripts in the script cache.")
         .acl(ACL_SCRIPTING)
         .tips(&["request_policy:all_shards", "response_policy:agg_logical_and"]),
+    sub("script", "kill", 2, NOSCRIPT | ALLOW_BUSY, scripting::script_kill)
+        .doc(SCRIPTING, "2.6.0", "O(1)", "Kill the script currently in execution.")
+        .acl(ACL_SCRIPTING)
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"]),
     sub("script", "flush", -2, NOSCRIPT, scripting::script_flush)
         .doc(SCRIPTING, "2.6.0", "O(N) with N being the number of scripts in cache", "Remove all the scripts from the script cache.")
         .acl(ACL_SCRIPTING)
@@ -988,10 +995,28 @@ static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     sub(
         "function",
+        "delete",
+        3,
+        WRITE | NOSCRIPT,
+        functions::function_delete,
+    )
+    .doc(SCRIPTING, "7.0.0", "O(1)", "Delete a function by name")
+    .acl(ACL_SCRIPTING)
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    sub("function", "dump", 2, NOSCRIPT, functions::function_dump)
+        .doc(
+            SCRIPTING,
+            "7.0.0",
+            "O(N) where N is the number of functions",
+            "Dump all functions into a serialized binary payload",
+        )
+        .acl(ACL_SCRIPTING),
+    sub(
+        "function",
         "flush",
         -2,
         WRITE | NOSCRIPT,
-        server::function_flush,
+        functions::function_flush,
     )
     .doc(
         SCRIPTING,
@@ -1006,7 +1031,7 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         "help",
         2,
         LOADING | STALE,
-        server::function_help,
+        functions::function_help,
     )
     .doc(
         SCRIPTING,
@@ -1015,6 +1040,79 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         "Show helpful text about the different subcommands",
     )
     .acl(ACL_SCRIPTING),
+    sub(
+        "function",
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        functions::function_kill,
+    )
+    .doc(
+        SCRIPTING,
+        "7.0.0",
+        "O(1)",
+        "Kill the function currently in execution.",
+    )
+    .acl(ACL_SCRIPTING)
+    .tips(&["request_policy:all_shards", "response_policy:one_succeeded"]),
+    sub("function", "list", -2, NOSCRIPT, functions::function_list)
+        .doc(
+            SCRIPTING,
+            "7.0.0",
+            "O(N) where N is the number of functions",
+            "List information about all the functions",
+        )
+        .acl(ACL_SCRIPTING)
+        .tips(&["nondeterministic_output_order"]),
+    sub(
+        "function",
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        functions::function_load,
+    )
+    .doc(
+        SCRIPTING,
+        "7.0.0",
+        "O(1) (considering compilation time is redundant)",
+        "Create a function with the given arguments (name, code, description)",
+    )
+    .acl(ACL_SCRIPTING)
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    sub(
+        "function",
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        functions::function_restore,
+    )
+    .doc(
+        SCRIPTING,
+        "7.0.0",
+        "O(N) where N is the number of functions on the payload",
+        "Restore all the functions on the given payload",
+    )
+    .acl(ACL_SCRIPTING)
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"]),
+    sub(
+        "function",
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        functions::function_stats,
+    )
+    .doc(
+        SCRIPTING,
+        "7.0.0",
+        "O(1)",
+        "Return information about the function currently running (name, description, duration)",
+    )
+    .acl(ACL_SCRIPTING)
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ]),
 ];
 
 static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
@@ -1390,26 +1488,38 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, server::debug)
         .doc(SERVER, "1.0.0", "Depends on subcommand.", "A container for debugging commands")
         .syscmd(),
-    cmd("eval", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS, scripting::eval)
+    cmd("eval", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT, scripting::eval)
         .doc(SCRIPTING, "2.6.0", "Depends on the script that is executed.", "Execute a Lua script server side")
         .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))
             .noted("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")])
         .acl(ACL_SCRIPTING)
         .lock_all(),
-    cmd("evalsha", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS, scripting::evalsha)
+    cmd("evalsha", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT, scripting::evalsha)
         .doc(SCRIPTING, "2.6.0", "Depends on the script that is executed.", "Execute a Lua script server side")
         .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))])
         .acl(ACL_SCRIPTING)
         .lock_all(),
-    cmd("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY, scripting::eval_ro)
+    cmd("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT | READONLY, scripting::eval_ro)
         .doc(SCRIPTING, "7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side")
         .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))
             .noted("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")])
         .acl(ACL_SCRIPTING)
         .lock_all(),
-    cmd("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | READONLY, scripting::evalsha_ro)
+    cmd("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT | READONLY, scripting::evalsha_ro)
         .doc(SCRIPTING, "7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side")
         .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))])
+        .acl(ACL_SCRIPTING)
+        .lock_all(),
+    cmd("fcall", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT, functions::fcall)
+        .doc(SCRIPTING, "7.0.0", "Depends on the function that is executed.", "Invoke a function")
+        .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))
+            .noted("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")])
+        .acl(ACL_SCRIPTING)
+        .lock_all(),
+    cmd("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT | READONLY, functions::fcall_ro)
+        .doc(SCRIPTING, "7.0.0", "Depends on the function that is executed.", "Invoke a read-only function")
+        .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))
+            .noted("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")])
         .acl(ACL_SCRIPTING)
         .lock_all(),
     cmd("script", -2, 0, server::container_without_subcommand)

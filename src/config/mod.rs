@@ -9,7 +9,7 @@
 
 use crate::events::notify::{format_classes, parse_classes};
 use crate::glob::glob_match;
-use crate::protocol::parser::split_inline_args;
+use crate::protocol::parser::split_args;
 use std::fmt;
 
 /// Everything that can be configured. `Config::default()` is Redis 7.0's
@@ -31,6 +31,8 @@ pub struct Config {
     pub lfu_log_factor: u64,
     pub lfu_decay_time: u64,
     pub timeout: u64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`), in milliseconds.
+    pub busy_reply_threshold: u64,
     pub tcp_keepalive: u64,
     pub hz: u64,
     pub loglevel: String,
@@ -98,6 +100,7 @@ impl Default for Config {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             timeout: 0,
+            busy_reply_threshold: 5000,
             tcp_keepalive: 300,
             hz: 10,
             loglevel: "notice".into(),
@@ -532,6 +535,16 @@ pub static DIRECTIVES: &[Directive] = &[
         },
     },
     Directive {
+        name: "busy-reply-threshold",
+        aliases: &["lua-time-limit"],
+        mutable: true,
+        get: |c| c.busy_reply_threshold.to_string(),
+        set: |c, v| {
+            c.busy_reply_threshold = parse_number(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Directive {
         name: "tcp-keepalive",
         aliases: &[],
         mutable: true,
@@ -917,13 +930,10 @@ impl Config {
                 text: trimmed.to_string(),
                 reason,
             };
-            let mut data = Vec::new();
-            let mut spans = Vec::new();
-            split_inline_args(trimmed.as_bytes(), &mut data, &mut spans)
-                .map_err(|_| error("Unbalanced quotes in configuration line".into()))?;
-            let words: Vec<String> = spans
+            let words: Vec<String> = split_args(trimmed.as_bytes())
+                .ok_or_else(|| error("Unbalanced quotes in configuration line".into()))?
                 .iter()
-                .map(|s| String::from_utf8_lossy(&data[s.start..s.end]).into_owned())
+                .map(|word| String::from_utf8_lossy(word).into_owned())
                 .collect();
             let Some((name, values)) = words.split_first() else {
                 continue;

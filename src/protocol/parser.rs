@@ -461,6 +461,19 @@ fn parse_header_int(text: &[u8]) -> Option<i64> {
     crate::util::parse_i64(text)
 }
 
+/// `split_inline_args` into owned words; None for unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut data = Vec::new();
+    let mut spans = Vec::new();
+    split_inline_args(line, &mut data, &mut spans).ok()?;
+    Some(
+        spans
+            .iter()
+            .map(|s| data[s.start..s.end].to_vec())
+            .collect(),
+    )
+}
+
 /// Splits an inline command line into arguments with the quoting rules of
 /// Redis's `sdssplitargs`: double quotes with `\n \r \t \b \a \\ \" \xHH`
 /// escapes, single quotes with only `\'`, and a closing quote that must be

@@ -166,6 +166,9 @@ pub fn lua_to_reply(reply: &mut ReplyWriter, value: &Value, depth: usize) {
                 reply.error("ERR reached lua stack limit");
                 return;
             }
+            if write_resp3_table(reply, table, depth) {
+                return;
+            }
             let mut items = Vec::new();
             for i in 1.. {
                 match table.raw_get::<Value>(i) {
@@ -180,4 +183,48 @@ pub fn lua_to_reply(reply: &mut ReplyWriter, value: &Value, depth: usize) {
         }
         _ => reply.null(),
     }
+}
+
+/// The RESP3 shapes a script returns as tables (`{map=...}`, `{set=...}`,
+/// `{double=...}`, `{big_number=...}`), as Redis 7.0 reads them; false
+/// when `table` is none of them.
+fn write_resp3_table(reply: &mut ReplyWriter, table: &mlua::Table, depth: usize) -> bool {
+    if let Ok(Value::Table(map)) = table.raw_get::<Value>("map") {
+        let pairs: Vec<(Value, Value)> =
+            map.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        reply.map_len(pairs.len());
+        for (key, value) in &pairs {
+            lua_to_reply(reply, key, depth + 1);
+            lua_to_reply(reply, value, depth + 1);
+        }
+        return true;
+    }
+    if let Ok(Value::Table(set)) = table.raw_get::<Value>("set") {
+        let members: Vec<Value> = set
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(member, _)| member)
+            .collect();
+        reply.set_len(members.len());
+        for member in &members {
+            lua_to_reply(reply, member, depth + 1);
+        }
+        return true;
+    }
+    match table.raw_get::<Value>("double") {
+        Ok(Value::Number(n)) => {
+            reply.double(n);
+            return true;
+        }
+        Ok(Value::Integer(n)) => {
+            reply.double(n as f64);
+            return true;
+        }
+        _ => {}
+    }
+    if let Ok(Value::String(digits)) = table.raw_get::<Value>("big_number") {
+        reply.big_number(&digits.to_string_lossy());
+        return true;
+    }
+    false
 }

@@ -43,7 +43,7 @@ pub fn new_lua() -> mlua::Result<Lua> {
         LuaOptions::default(),
     )?;
     let globals = lua.globals();
-    for name in ["loadfile", "dofile"] {
+    for name in ["loadfile", "dofile", "print"] {
         globals.raw_set(name, Value::Nil)?;
     }
     let math: mlua::Table = globals.get("math")?;
@@ -85,6 +85,7 @@ pub fn new_lua() -> mlua::Result<Lua> {
         })?,
     )?;
     globals.raw_set("bit", bit_library(&lua)?)?;
+    super::codecs::register(&lua)?;
     protect_globals(&lua)?;
     Ok(lua)
 }
@@ -151,22 +152,70 @@ fn bit_library(lua: &Lua) -> mlua::Result<mlua::Table> {
     Ok(bit)
 }
 
-/// Globals are fixed once the sandbox is set up: a script that assigns a
-/// new global or reads an undefined one gets Redis's errors (raised from
-/// Lua, so they carry the script's line).
+/// The registry name of the Lua function that makes a read-only view of a
+/// table (`readonly(t)`), for the `redis` table built later.
+pub const READONLY_KEY: &str = "cachet.readonly";
+/// The registry name of the environment EVAL scripts are compiled with.
+pub const SCRIPT_ENV_KEY: &str = "cachet.script_env";
+
+/// Globals are fixed once the sandbox is set up, as Redis 7.0 fixes them:
+/// assigning a global, or a field of a library table, raises "Attempt to
+/// modify a readonly table"; reading an undefined global raises Redis's
+/// error; the metatables cannot be changed. Errors are raised from Lua, so
+/// they carry the script's line.
 fn protect_globals(lua: &Lua) -> mlua::Result<()> {
-    lua.load(
-        r#"
-        setmetatable(_G, {
-            __newindex = function(_, name)
-                error("Script attempted to create global variable '" .. tostring(name) .. "'", 2)
-            end,
+    let (readonly, script_env): (mlua::Function, mlua::Table) = lua
+        .load(
+            r#"
+        local readonly_error = function() error("Attempt to modify a readonly table", 2) end
+        local protected = setmetatable({}, { __mode = 'k' })
+        local raw_setmetatable = setmetatable
+        local function readonly(t)
+            local meta = { __index = t, __newindex = readonly_error }
+            meta.__metatable = meta
+            local proxy = raw_setmetatable({}, meta)
+            protected[proxy] = true
+            return proxy
+        end
+        for _, name in ipairs({ 'string', 'math', 'table', 'bit', 'cjson', 'cmsgpack', 'struct' }) do
+            local library = rawget(_G, name)
+            if type(library) == 'table' then rawset(_G, name, readonly(library)) end
+        end
+        local raw_loadstring = loadstring
+        rawset(_G, 'loadstring', function(code, name)
+            if type(code) == 'string' and code:byte(1) == 27 then
+                return nil, 'binary chunks are not allowed'
+            end
+            return raw_loadstring(code, name)
+        end)
+        rawset(_G, 'setmetatable', function(t, meta)
+            if protected[t] or t == _G then readonly_error() end
+            return raw_setmetatable(t, meta)
+        end)
+        local globals_meta = {
+            __newindex = readonly_error,
             __index = function(_, name)
                 error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
             end,
-        })
+        }
+        globals_meta.__metatable = readonly(globals_meta)
+        raw_setmetatable(_G, globals_meta)
+        -- What EVAL scripts see as their globals: _G itself cannot be
+        -- assigned to even where a name exists (`redis = 1`, `_G = {}`).
+        local script_env_meta = { __index = _G, __newindex = readonly_error }
+        script_env_meta.__metatable = readonly(script_env_meta)
+        local script_env = raw_setmetatable({}, script_env_meta)
+        protected[script_env] = true
+        local raw_rawset = rawset
+        raw_rawset(_G, 'rawset', function(t, key, value)
+            if protected[t] or t == _G then readonly_error() end
+            return raw_rawset(t, key, value)
+        end)
+        return readonly, script_env
         "#,
-    )
-    .set_name("=sandbox")
-    .exec()
+        )
+        .set_name("=sandbox")
+        .call(())?;
+    lua.set_named_registry_value(READONLY_KEY, readonly)?;
+    lua.set_named_registry_value(SCRIPT_ENV_KEY, script_env)
 }

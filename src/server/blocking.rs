@@ -233,7 +233,8 @@ impl BlockingRegistry {
 pub async fn serve_ready(shared: &Shared, ready: Vec<(usize, Box<[u8]>)>) {
     for (db, key) in ready {
         for _ in 0..MAX_WAKES_PER_KEY {
-            let Some(holds) = servable_type(shared, db, &key) else {
+            let check = || servable_type(shared, db, &key);
+            let Some(holds) = shared.scripting.run.when_free(check).await else {
                 break;
             };
             let Some(answer) = shared.blocking.wake_first(db, &key, holds) else {

@@ -94,6 +94,14 @@ pub struct Client {
     pub upstream_absent: Vec<Box<[u8]>>,
     /// A script is running commands for this client (`redis.call`).
     pub in_script: bool,
+    /// A script or function this client asked for: the connection runs it
+    /// on a thread of its own (see `scripting::run_state`).
+    pub script_request: Option<crate::protocol::OwnedArgs>,
+    /// Set on that thread: the script runs here and now.
+    pub on_script_thread: bool,
+    /// The server was out of memory when this command was dispatched
+    /// (scripts refuse to start, or to call deny-oom commands, by it).
+    pub out_of_memory: bool,
     /// The forwarded command's table index and start, for its statistics.
     pub upstream_command: Option<(usize, crate::stats::clock::Stamp)>,
 }
@@ -128,6 +136,9 @@ impl Client {
             upstream_request: None,
             upstream_absent: Vec::new(),
             in_script: false,
+            script_request: None,
+            on_script_thread: false,
+            out_of_memory: false,
             upstream_command: None,
         }
     }

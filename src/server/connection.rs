@@ -12,6 +12,7 @@ use super::outbox::LimitClass;
 use super::Shared;
 use crate::commands::{dispatch, transactions};
 use crate::protocol::{Parsed, ParserLimits, RequestParser};
+use crate::scripting::run_state::Admission;
 use bytes::{Buf, BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -279,7 +280,7 @@ async fn run(
         info.last_interaction_ms.store(now_ms, Ordering::Relaxed);
         client.clock_mark = crate::stats::clock::Stamp::now();
         info.query_buffer.store(input.len(), Ordering::Relaxed);
-        run_batch(shared, client, &mut parser, &input, &mut output, now_ms);
+        run_admitted_batches(shared, client, &mut parser, &input, &mut output, now_ms).await;
         crate::events::tracking::flush_broadcasts(shared);
         if !info.outbox.is_empty() {
             info.outbox.drain_into(&mut output);
@@ -319,6 +320,17 @@ async fn run(
         } else if !client.monitor && monitor_feed.is_some() {
             // RESET ended MONITOR mode.
             monitor_feed = None;
+        }
+        if let Some(request) = client.script_request.take() {
+            // The replies so far are out; the script's goes next, with the
+            // commands buffered after it.
+            let batch = Batch {
+                parser: &mut parser,
+                input: &mut input,
+                output: &mut output,
+            };
+            run_script(shared, client, request, batch).await;
+            resume_buffered = true;
         }
         if let Some(request) = client.upstream_request.take() {
             // The replies so far are out; the upstream's goes next, then
@@ -407,7 +419,8 @@ async fn wait_while_blocked(
     let Some(blocked) = client.blocked.take() else {
         return Ok(true);
     };
-    blocking::release(shared, &blocked);
+    let run = &shared.scripting.run;
+    run.when_free(|| blocking::release(shared, &blocked)).await;
     let mut output = Vec::new();
     let mut reply = crate::protocol::ReplyWriter::new(&mut output, client.protocol);
     match reason {
@@ -415,8 +428,11 @@ async fn wait_while_blocked(
             let ack = waiter.take_ack();
             client.block_retry = Some(blocked.deadline);
             client.clock_mark = crate::stats::clock::Stamp::now();
-            let now_ms = crate::util::now_ms();
-            dispatch(shared, client, blocked.args.args(), &mut output, now_ms);
+            run.when_free(|| {
+                let now_ms = crate::util::now_ms();
+                dispatch(shared, client, blocked.args.args(), &mut output, now_ms)
+            })
+            .await;
             client.block_retry = None;
             if !client.ready_keys.is_empty() {
                 let ready = std::mem::take(&mut client.ready_keys);
@@ -502,7 +518,137 @@ async fn wait_for_input(
     }
 }
 
-/// Runs every complete command in `input`, appending replies to `output`.
+/// Runs the buffered commands once no script holds the keyspace: all of
+/// them when none runs, one at a time (each answered BUSY unless it may
+/// run) while a script runs past busy-reply-threshold, none before that.
+async fn run_admitted_batches(
+    shared: &Shared,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    input: &[u8],
+    output: &mut Vec<u8>,
+    mut now_ms: u64,
+) {
+    loop {
+        match run_if_admitted(shared, client, parser, input, output, now_ms) {
+            Step::Done => return,
+            Step::More => {}
+            Step::Wait => {
+                shared.scripting.run.wait_until_free_or_busy().await;
+                now_ms = crate::util::now_ms();
+                client.clock_mark = crate::stats::clock::Stamp::now();
+            }
+        }
+    }
+}
+
+/// What `run_if_admitted` did.
+enum Step {
+    Done,
+    /// Ran one command while a script is busy; there may be more.
+    More,
+    /// A script runs: nothing ran.
+    Wait,
+}
+
+fn run_if_admitted(
+    shared: &Shared,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    input: &[u8],
+    output: &mut Vec<u8>,
+    now_ms: u64,
+) -> Step {
+    match shared.scripting.run.admit() {
+        Admission::Open(_gate) => {
+            run_batch(shared, client, parser, input, output, now_ms, usize::MAX);
+            Step::Done
+        }
+        Admission::Busy => match run_batch(shared, client, parser, input, output, now_ms, 1) {
+            true => Step::More,
+            false => Step::Done,
+        },
+        Admission::Wait => Step::Wait,
+    }
+}
+
+/// The connection's parser, buffered input and pending output.
+struct Batch<'a> {
+    parser: &'a mut RequestParser,
+    input: &'a mut BytesMut,
+    output: &'a mut Vec<u8>,
+}
+
+/// Runs a script or function, and the commands buffered after it, on the
+/// script thread, which holds the script gate and then every shard the
+/// commands need, while this connection's task waits and the runtime goes
+/// on serving others. The client, parser and buffers move to that thread
+/// and back; a pipeline of scripts costs one trip, not one per script.
+async fn run_script(
+    shared: &Arc<Shared>,
+    client: &mut Client,
+    request: crate::protocol::OwnedArgs,
+    batch: Batch<'_>,
+) {
+    let stand_in = Client::new(client.info.clone(), client.authenticated);
+    let mut moved = std::mem::replace(client, stand_in);
+    let mut parser = std::mem::take(batch.parser);
+    let input = std::mem::take(batch.input);
+    let mut out = std::mem::take(batch.output);
+    let on_thread = Arc::clone(shared);
+    let answer = shared.script_thread.run(move || {
+        let run = &on_thread.scripting.run;
+        let exclusive = run.exclusive();
+        moved.on_script_thread = true;
+        moved.clock_mark = crate::stats::clock::Stamp::now();
+        let now_ms = crate::util::now_ms();
+        dispatch(&on_thread, &mut moved, request.args(), &mut out, now_ms);
+        if !stops_batch(&moved) {
+            run_batch(
+                &on_thread,
+                &mut moved,
+                &mut parser,
+                &input,
+                &mut out,
+                now_ms,
+                usize::MAX,
+            );
+        }
+        moved.on_script_thread = false;
+        run.release(exclusive);
+        (moved, parser, input, out)
+    });
+    match answer.await {
+        Ok((moved, parser, input, out)) => {
+            *client = moved;
+            *batch.parser = parser;
+            *batch.input = input;
+            *batch.output = out;
+        }
+        Err(_) => {
+            tracing::error!("a script failed inside the server");
+            crate::protocol::ReplyWriter::new(batch.output, client.protocol)
+                .error_bytes(b"ERR the script failed inside the server");
+            client.close_after_reply = true;
+        }
+    }
+}
+
+/// Whether the last command must be dealt with before the next one runs:
+/// QUIT closes, DEBUG SLEEP pauses, a blocking command waits, blocked
+/// clients fed by this command are served, the upstream or a script
+/// answers.
+fn stops_batch(client: &Client) -> bool {
+    client.close_after_reply
+        || client.upstream_request.is_some()
+        || client.script_request.is_some()
+        || client.pending_sleep.is_some()
+        || client.blocked.is_some()
+        || !client.ready_keys.is_empty()
+}
+
+/// Runs complete commands in `input` (at most `max_commands`), appending
+/// replies to `output`; true when it stopped at that limit.
 fn run_batch(
     shared: &Shared,
     client: &mut Client,
@@ -510,8 +656,10 @@ fn run_batch(
     input: &[u8],
     output: &mut Vec<u8>,
     now_ms: u64,
-) {
+    max_commands: usize,
+) -> bool {
     let max_bulk_len = shared.hot.proto_max_bulk_len.load(Ordering::Relaxed) as i64;
+    let mut ran = 0;
     loop {
         let limits = ParserLimits {
             max_bulk_len,
@@ -520,25 +668,21 @@ fn run_batch(
         match parser.next(input, limits) {
             Ok(Parsed::Command) => {
                 dispatch(shared, client, parser.args(input), output, now_ms);
-                if client.close_after_reply
-                    || client.upstream_request.is_some()
-                    || client.pending_sleep.is_some()
-                    || client.blocked.is_some()
-                    || !client.ready_keys.is_empty()
-                {
-                    // Stop here: QUIT closes, DEBUG SLEEP pauses, a blocking
-                    // command waits, and blocked clients fed by this command
-                    // are served, all before the next command runs.
-                    return;
+                ran += 1;
+                if stops_batch(client) {
+                    return false;
+                }
+                if ran >= max_commands {
+                    return true;
                 }
             }
-            Ok(Parsed::Incomplete) => return,
+            Ok(Parsed::Incomplete) => return false,
             Err(error) => {
                 shared.stats.record_error("ERR");
                 crate::protocol::ReplyWriter::new(output, client.protocol)
                     .error_bytes(&error.to_bytes());
                 client.close_after_reply = true;
-                return;
+                return false;
             }
         }
     }

@@ -120,6 +120,16 @@ pub fn start_background_eviction(shared: &Shared) {
     runtime.spawn(background_eviction(shared));
 }
 
+/// One slice of eviction, unless a script holds the keyspace (None).
+fn evict_slice_if_admitted(shared: &Shared, limit: u64, slice: Duration) -> Option<Room> {
+    match shared.scripting.run.admit() {
+        crate::scripting::run_state::Admission::Open(_gate) => {
+            Some(evict_down_to(shared, limit, Some(slice)))
+        }
+        _ => None,
+    }
+}
+
 async fn background_eviction(shared: Arc<Shared>) {
     const SLICE: Duration = Duration::from_millis(1);
     loop {
@@ -127,11 +137,15 @@ async fn background_eviction(shared: Arc<Shared>) {
         if limit == 0
             || shared.is_shutting_down()
             || shared.keyspace.eviction.policy() == Policy::NoEviction
-            || evict_down_to(&shared, limit, Some(SLICE)) != Room::Freeing
         {
             break;
         }
-        tokio::task::yield_now().await;
+        match evict_slice_if_admitted(&shared, limit, SLICE) {
+            Some(Room::Freeing) => tokio::task::yield_now().await,
+            Some(_) => break,
+            // A running script holds the keyspace.
+            None => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
     }
     shared.eviction_running.store(false, Ordering::Release);
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod connection;
 pub mod eviction;
 pub mod outbox;
+pub mod script_thread;
 
 use crate::commands::CommandTable;
 use crate::config::Config;
@@ -42,6 +43,7 @@ pub struct HotConfig {
     pub latency_tracking: AtomicBool,
     pub maxclients: AtomicUsize,
     pub idle_timeout_s: AtomicU64,
+    pub busy_reply_threshold_ms: AtomicU64,
     pub protected_mode: AtomicBool,
     pub maxmemory: AtomicU64,
     pub hash_max_listpack_entries: AtomicUsize,
@@ -68,6 +70,8 @@ impl HotConfig {
             .store(config.latency_tracking, Ordering::Relaxed);
         self.maxclients.store(config.maxclients, Ordering::Relaxed);
         self.idle_timeout_s.store(config.timeout, Ordering::Relaxed);
+        self.busy_reply_threshold_ms
+            .store(config.busy_reply_threshold, Ordering::Relaxed);
         self.maxmemory.store(config.maxmemory, Ordering::Relaxed);
         self.protected_mode
             .store(config.protected_mode, Ordering::Relaxed);
@@ -208,12 +212,17 @@ impl MonitorFeed {
     /// Formats a command the way Redis's MONITOR shows it.
     pub fn feed(&self, client: &Client, args: Args) {
         let now = crate::util::now_us();
+        // Commands a script calls show "lua" for the client, as in Redis.
+        let origin = match client.in_script {
+            true => "lua".to_string(),
+            false => client.info.addr.to_string(),
+        };
         let mut line = format!(
             "+{}.{:06} [{} {}]",
             now / 1_000_000,
             now % 1_000_000,
             client.db,
-            client.info.addr
+            origin
         );
         for arg in args.iter() {
             line.push(' ');
@@ -263,6 +272,8 @@ pub struct Shared {
     pub upstream: crate::upstream::Upstream,
     /// The Lua interpreter and the script cache.
     pub scripting: crate::scripting::Scripting,
+    /// Where scripts run, off the runtime's threads.
+    pub script_thread: script_thread::ScriptThread,
     /// `client-output-buffer-limit` for the normal and pubsub classes.
     pub output_limits: outbox::OutputLimits,
     pub started_ms: u64,
@@ -323,6 +334,7 @@ impl Shared {
             tracking: Default::default(),
             upstream,
             scripting: Default::default(),
+            script_thread: Default::default(),
             output_limits,
             started_ms: crate::util::now_ms(),
             startup_memory: crate::stats::memory::used_memory(),
@@ -658,7 +670,11 @@ async fn active_expiry_loop(shared: Arc<Shared>) {
             _ = ticker.tick() => {}
             _ = stopped(&mut signal) => return,
         }
-        if shared.keyspace.active_expire.load(Ordering::Relaxed) {
+        // A running script holds the keyspace: this round waits for the next tick.
+        let admitted = shared.scripting.run.admit();
+        if shared.keyspace.active_expire.load(Ordering::Relaxed)
+            && matches!(admitted, crate::scripting::run_state::Admission::Open(_))
+        {
             shared
                 .keyspace
                 .active_expire_cycle(crate::util::now_ms(), 512, |shard| {
@@ -666,6 +682,7 @@ async fn active_expiry_loop(shared: Arc<Shared>) {
                 });
             crate::events::tracking::flush_broadcasts(&shared);
         }
+        drop(admitted);
     }
 }
 

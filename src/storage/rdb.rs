@@ -358,6 +358,22 @@ fn restore_up_to(
     limits: &EncodingLimits,
     newest: u16,
 ) -> Result<Value, RestoreError> {
+    let (body, version) = checked_body(payload, newest)?;
+    let mut reader = Reader {
+        bytes: body,
+        at: 0,
+        set_listpack: version > RDB_VERSION,
+    };
+    let value = reader.value(limits).ok_or(RestoreError::BadFormat)?;
+    if reader.at != body.len() || value.contents().aggregate_len() == Some(0) {
+        return Err(RestoreError::BadFormat);
+    }
+    Ok(value)
+}
+
+/// The body of a DUMP-style payload and its RDB version, once its footer
+/// (version no newer than `newest`, CRC-64) checks out.
+fn checked_body(payload: &[u8], newest: u16) -> Result<(&[u8], u16), RestoreError> {
     if payload.len() < 10 {
         return Err(RestoreError::VersionOrChecksum);
     }
@@ -371,16 +387,40 @@ fn restore_up_to(
     if crc64(&payload[..payload.len() - 8]) != u64::from_le_bytes(crc) {
         return Err(RestoreError::VersionOrChecksum);
     }
+    Ok((body, version))
+}
+
+/// The RDB opcode before each library's code in FUNCTION DUMP (Redis 7.0's
+/// `RDB_OPCODE_FUNCTION2`).
+const OPCODE_FUNCTION: u8 = 245;
+
+/// FUNCTION DUMP: each library's code after the function opcode, then the
+/// usual footer.
+pub fn dump_functions<'a>(codes: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(OPCODE_FUNCTION);
+        put_string(&mut out, code);
+    }
+    finish_dump(out)
+}
+
+/// FUNCTION RESTORE: the libraries' code from a FUNCTION DUMP payload.
+pub fn restore_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>, RestoreError> {
+    let (body, version) = checked_body(payload, RDB_VERSION)?;
     let mut reader = Reader {
         bytes: body,
         at: 0,
         set_listpack: version > RDB_VERSION,
     };
-    let value = reader.value(limits).ok_or(RestoreError::BadFormat)?;
-    if reader.at != body.len() || value.contents().aggregate_len() == Some(0) {
-        return Err(RestoreError::BadFormat);
+    let mut codes = Vec::new();
+    while reader.at < body.len() {
+        if reader.byte() != Some(OPCODE_FUNCTION) {
+            return Err(RestoreError::BadFormat);
+        }
+        codes.push(reader.string().ok_or(RestoreError::BadFormat)?);
     }
-    Ok(value)
+    Ok(codes)
 }
 
 /// A cursor over untrusted bytes: every read checks what is left.
@@ -887,6 +927,21 @@ mod tests {
             }
             other => panic!("{:?}", other),
         }
+    }
+
+    #[test]
+    fn function_dumps_round_trip_and_damage_is_refused() {
+        let codes: Vec<&[u8]> = vec![b"#!lua name=a\nreturn 1", b"#!lua name=b\n"];
+        let payload = dump_functions(codes.iter().copied());
+        let restored = restore_functions(&payload).expect("restores");
+        assert_eq!(
+            restored,
+            codes.iter().map(|c| c.to_vec()).collect::<Vec<_>>()
+        );
+        let mut damaged = payload.clone();
+        damaged[3] ^= 1;
+        assert!(restore_functions(&damaged).is_err());
+        assert!(restore_functions(b"bad_payload").is_err());
     }
 
     #[test]

@@ -127,6 +127,11 @@ pub enum Request {
         args: OwnedArgs,
         keys: Vec<Box<[u8]>>,
     },
+    /// A script that may write: EVALSHA upstream, EVAL if it lacks the script.
+    Script {
+        args: OwnedArgs,
+        keys: Vec<Box<[u8]>>,
+    },
 }
 
 /// Redis Cluster's answer to keys of different slots in one command.
@@ -170,6 +175,9 @@ pub fn route(shared: &Shared, client: &mut Client, spec: &CommandSpec, args: Arg
     } else {
         spec.parent
     };
+    if spec.has(flags::RUNS_SCRIPT) {
+        return route_script(shared, spec, args);
+    }
     let data_command = spec.has(flags::WRITE)
         || spec.has(flags::READONLY)
         || FORWARDED_READS.contains(&top)
@@ -233,6 +241,115 @@ pub fn route(shared: &Shared, client: &mut Client, spec: &CommandSpec, args: Arg
     Route::LocalIfPresent
 }
 
+/// Scripts and functions with an upstream: one that cannot write runs
+/// here, on copies of its declared keys; one that may write runs on the
+/// upstream, and its declared keys' copies are dropped. Functions live on
+/// the upstream (FUNCTION LOAD is forwarded as a write), so FCALL and
+/// FCALL_RO go there.
+fn route_script(shared: &Shared, spec: &CommandSpec, args: Args) -> Route {
+    if super::super::commands::scripting::keys_and_args(args).is_err() {
+        // A bad numkeys: the handler answers Redis's error.
+        return Route::Local;
+    }
+    let upstream = &shared.upstream;
+    let up = upstream.is_up();
+    if !up && !upstream.settings.serve_stale.load(Ordering::Relaxed) {
+        return Route::Refuse(down_error(shared));
+    }
+    let keys = keys_of(spec, args);
+    if upstream.is_cluster() && !same_slot(&keys) {
+        return Route::Refuse(CommandError::Raw(CROSSSLOT.into()));
+    }
+    let script_cannot_write = match spec.name {
+        "eval_ro" | "evalsha_ro" => true,
+        "eval" => shared.scripting.body_cannot_write(&args[1]),
+        "evalsha" => shared.scripting.cached_cannot_write(&args[1]),
+        _ => false,
+    };
+    if script_cannot_write {
+        return Route::LocalIfPresent;
+    }
+    if !up {
+        return Route::Refuse(down_error(shared));
+    }
+    match spec.name {
+        "fcall" | "fcall_ro" => Route::Defer(Request::Forward {
+            args: args.to_owned(),
+            command: spec.name,
+            write: spec.name == "fcall",
+            blocking: false,
+            keys,
+            refresh: false,
+        }),
+        _ => Route::Defer(Request::Script {
+            args: args.to_owned(),
+            keys,
+        }),
+    }
+}
+
+/// Runs a script that may write on the upstream: by its SHA1 first, by its
+/// body when the upstream answers NOSCRIPT and the body is known here.
+/// The declared keys' copies are dropped before and after.
+async fn forward_script(
+    shared: &Arc<Shared>,
+    client: &mut Client,
+    args: &OwnedArgs,
+    keys: &[Box<[u8]>],
+    out: &mut Vec<u8>,
+) {
+    let stats = &shared.upstream.stats;
+    stats.writes_forwarded.fetch_add(1, Ordering::Relaxed);
+    fill::void_keys(shared, keys.iter().map(|k| &**k));
+    let args = args.args();
+    let by_body = crate::util::eq_ignore_case(&args[0], "eval");
+    let body = if by_body {
+        Some(args[1].to_vec())
+    } else {
+        shared.scripting.cached_body(&args[1])
+    };
+    let sha = match by_body {
+        true => crate::scripting::sha1_hex(&args[1]).into_bytes(),
+        false => args[1].to_vec(),
+    };
+    let line = |name: &str, script: &[u8]| {
+        let mut command = redis::Cmd::new();
+        command.arg(name).arg(script);
+        for i in 2..args.len() {
+            command.arg(&args[i]);
+        }
+        command
+    };
+    let resp3 = client.protocol == Protocol::Resp3;
+    let mut answer = send(shared, client, &line("EVALSHA", &sha), resp3, false).await;
+    if let (Some(body), true) = (&body, answer.as_ref().is_ok_and(is_noscript)) {
+        answer = send(shared, client, &line("EVAL", body), resp3, false).await;
+    }
+    fill::void_keys(shared, keys.iter().map(|k| &**k));
+    match answer {
+        Ok(answer) => {
+            if answer.is_error() {
+                stats.write_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            write_answer(out, client, &answer, |writer, value| {
+                reply::write(writer, value, false)
+            });
+        }
+        Err(error) => {
+            stats.write_errors.fetch_add(1, Ordering::Relaxed);
+            error_reply(shared, client, out, &error.reply_text());
+        }
+    }
+}
+
+fn is_noscript(answer: &Answer) -> bool {
+    match answer {
+        Answer::Value(redis::Value::ServerError(error)) => error.code() == "NOSCRIPT",
+        Answer::Error(text) => text.starts_with("NOSCRIPT"),
+        _ => false,
+    }
+}
+
 /// The keys of a read that have no copy (and are not known to be absent
 /// upstream from this command's own fill). Called with the keys' shards held.
 pub fn missing_keys(
@@ -293,6 +410,11 @@ pub async fn serve(shared: &Arc<Shared>, client: &mut Client, request: Request, 
                     refresh,
                 };
                 forward(shared, client, &args, how, &keys, out).await;
+                count(client, out, args.args());
+                return;
+            }
+            Request::Script { args, keys } => {
+                forward_script(shared, client, &args, &keys, out).await;
                 count(client, out, args.args());
                 return;
             }

@@ -475,8 +475,6 @@ fn apply_reply_mode(
     }
 }
 
-/// A command refused before it ran: counted as rejected, and inside MULTI it
-/// dooms the transaction.
 /// EXEC refused before it runs (out of memory, a busy script): the
 /// transaction is discarded and the error says why, as Redis's does.
 fn abort_transaction(client: &mut Client, cause: CommandError) -> CommandError {
@@ -490,6 +488,8 @@ fn abort_transaction(client: &mut Client, cause: CommandError) -> CommandError {
     ))
 }
 
+/// A command refused before it ran: counted as rejected, and inside MULTI it
+/// dooms the transaction.
 fn reject(
     shared: &Shared,
     client: &mut Client,

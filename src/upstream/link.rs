@@ -248,11 +248,15 @@ async fn supervise(weak: Weak<Shared>) {
         match target {
             None => {
                 if let Some(shared) = weak.upgrade() {
-                    take_down(&shared, "no upstream configured", false);
-                    // Copies must not outlive their upstream as local data
-                    // (`upstream-serve-stale yes` kept them through take_down).
-                    if shared.upstream.link.read().is_none() && had_target {
-                        super::fill::drop_all_copies(&shared);
+                    // Without an upstream before either, the keyspace is the
+                    // server's own data, not copies: nothing to drop.
+                    if had_target {
+                        take_down(&shared, "no upstream configured", false);
+                        // Copies must not outlive their upstream as local
+                        // data (`upstream-serve-stale yes` kept them).
+                        if shared.upstream.link.read().is_none() {
+                            super::fill::drop_all_copies(&shared);
+                        }
                     }
                     shared.upstream.status.lock().state = "none";
                 }

@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+/// The error of a deny-oom command refused when memory is full.
+pub const OUT_OF_MEMORY: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
 /// An error reply. `Display` yields the text after the leading `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandError {
@@ -123,7 +126,7 @@ impl fmt::Display for CommandError {
             NoProto => f.write_str("NOPROTO unsupported protocol version"),
             Timeout => f.write_str("ERR timeout is not a float or out of range"),
             MaxClients => f.write_str("ERR max number of clients reached"),
-            OutOfMemory => f.write_str("OOM command not allowed when used memory > 'maxmemory'."),
+            OutOfMemory => f.write_str(OUT_OF_MEMORY),
             Raw(s) => f.write_str(s),
         }
     }

@@ -323,7 +323,7 @@ fn call_function(ctx: &mut Ctx, args: Args, read_only: bool) -> CommandResult {
         let no_writes = function.flags & functions::NO_WRITES != 0;
         super::scripting::check_flags(ctx, Some(function.flags), read_only)?;
         let call = Invocation {
-            function: function.callback.clone(),
+            function: &function.callback,
             name: &function.name,
             keys,
             argv,

@@ -13,26 +13,24 @@ use crate::protocol::{Args, OwnedArgs, Protocol, ReplyWriter};
 use crate::scripting::functions::{ALLOW_OOM, NO_WRITES};
 use crate::scripting::run_state::{RunState, Running};
 use crate::scripting::{convert, sandbox};
-use mlua::{Lua, MultiValue, Value};
-use std::cell::RefCell;
+use mlua::{ffi, Lua, Value};
+use std::cell::{Cell, RefCell};
 
-/// The Lua side of `redis.call` and `redis.pcall`: both go through the
-/// running script's `raw` call, which answers error replies as
+/// The Lua side of `redis.call` and `redis.pcall`: both go through `raw`
+/// (the C function [`raw_call`]), which answers error replies as
 /// `{err=...}`; `call` raises them (as Redis does, a table error value) and
-/// `pcall` returns them. Built once per interpreter; `bind` gives it each
-/// script's `raw` (and resets the RESP version) before the script runs.
+/// `pcall` returns them. Built once per interpreter.
 const REDIS_LIBRARY: &str = r#"
-local readonly, lib = ...
-local current = { resp = 2 }
+local readonly, lib, raw, set_resp, version, version_num = ...
 lib.call = function(...)
-    local reply = current.raw(current.resp, ...)
+    local reply = raw(...)
     if type(reply) == 'table' and reply.err then error(reply, 0) end
     return reply
 end
-lib.pcall = function(...) return current.raw(current.resp, ...) end
+lib.pcall = raw
 lib.setresp = function(version)
     if version ~= 2 and version ~= 3 then error('RESP version must be 2 or 3.', 0) end
-    current.resp = version
+    set_resp(version)
 end
 lib.error_reply = function(text)
     if type(text) ~= 'string' then error('wrong number or type of arguments', 2) end
@@ -43,37 +41,43 @@ lib.status_reply = function(text)
     return { ok = text }
 end
 lib.LOG_DEBUG, lib.LOG_VERBOSE, lib.LOG_NOTICE, lib.LOG_WARNING = 0, 1, 2, 3
-lib.REDIS_VERSION, lib.REDIS_VERSION_NUM = '7.0.15', 0x07000f
+lib.REDIS_VERSION, lib.REDIS_VERSION_NUM = version, version_num
 lib.REPL_NONE, lib.REPL_AOF, lib.REPL_REPLICA, lib.REPL_SLAVE, lib.REPL_ALL = 0, 1, 2, 2, 3
 lib.set_repl = function(_) end
 lib.replicate_commands = function() return true end
-local bind = function(raw) current.raw = raw current.resp = 2 end
-return readonly(lib), bind
+return readonly(lib)
 "#;
 
-/// The `redis` table of one interpreter and its `bind` (Lua app data).
-struct RedisLibrary {
-    table: mlua::Table,
-    bind: mlua::Function,
-}
+/// Marks (in the Lua app data) that the interpreter's `redis` global is set.
+struct RedisLibrary;
 
-/// The interpreter's `redis` table, built on first use.
-fn redis_library(lua: &Lua) -> mlua::Result<(mlua::Table, mlua::Function)> {
-    if let Some(library) = lua.app_data_ref::<RedisLibrary>() {
-        return Ok((library.table.clone(), library.bind.clone()));
+/// Sets the interpreter's `redis` global on first use (globals are
+/// read-only to scripts, so once is enough).
+fn install_redis_library(lua: &Lua) -> mlua::Result<()> {
+    if lua.app_data_ref::<RedisLibrary>().is_some() {
+        return Ok(());
     }
     let readonly: mlua::Function = lua.named_registry_value(sandbox::READONLY_KEY)?;
     let raw_table: mlua::Table = lua.create_table()?;
     add_pure_functions(lua, &raw_table)?;
-    let (table, bind): (mlua::Table, mlua::Function) = lua
-        .load(REDIS_LIBRARY)
-        .set_name("=redis")
-        .call((readonly, raw_table))?;
-    lua.set_app_data(RedisLibrary {
-        table: table.clone(),
-        bind: bind.clone(),
-    });
-    Ok((table, bind))
+    // SAFETY: both are plain C functions of the Lua API's signature.
+    let (raw, set_resp) = unsafe {
+        (
+            lua.create_c_function(raw_call)?,
+            lua.create_c_function(set_resp)?,
+        )
+    };
+    let table: mlua::Table = lua.load(REDIS_LIBRARY).set_name("=redis").call((
+        readonly,
+        raw_table,
+        raw,
+        set_resp,
+        crate::REDIS_VERSION,
+        crate::scripting::redis_version_num(),
+    ))?;
+    lua.globals().raw_set("redis", table)?;
+    lua.set_app_data(RedisLibrary);
+    Ok(())
 }
 
 /// A script's KEYS and ARGV.
@@ -122,7 +126,7 @@ fn run(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> CommandResul
             ));
         }
         let call = Invocation {
-            function: script.function.clone(),
+            function: &script.function,
             name: &sha,
             keys,
             argv,
@@ -160,7 +164,7 @@ pub fn check_flags(ctx: &Ctx, flags: Option<u32>, read_only: bool) -> CommandRes
 
 /// One call of a script or a function.
 pub struct Invocation<'a> {
-    pub function: mlua::Function,
+    pub function: &'a mlua::Function,
     /// The script's SHA1 or the function's name, for errors and STATS.
     pub name: &'a str,
     pub keys: Vec<Vec<u8>>,
@@ -175,7 +179,7 @@ pub struct Invocation<'a> {
 /// as the reply; a script that read tracks its declared keys.
 pub fn execute(ctx: &mut Ctx, lua: &Lua, call: &Invocation, args: Args) -> CommandResult {
     let shared = ctx.shared;
-    let read_something = std::cell::Cell::new(false);
+    let read_something = Cell::new(false);
     let run = &shared.scripting.run;
     let threshold = shared
         .hot
@@ -219,48 +223,29 @@ fn execute_tracked(
     ctx: &mut Ctx,
     lua: &Lua,
     call: &Invocation,
-    read_something: &std::cell::Cell<bool>,
+    read_something: &Cell<bool>,
 ) -> CommandResult {
     let lua_error = |e: mlua::Error| CommandError::err(sandbox::plain_message(&e));
-    let as_table = |items: &[Vec<u8>]| -> mlua::Result<mlua::Table> {
-        let table = lua.create_table()?;
-        for (i, item) in items.iter().enumerate() {
-            table.raw_set(i + 1, lua.create_string(item)?)?;
-        }
-        Ok(table)
-    };
-    let keys = as_table(&call.keys).map_err(lua_error)?;
-    let argv = as_table(&call.argv).map_err(lua_error)?;
-    if !call.is_function {
-        let globals = lua.globals();
-        globals.raw_set("KEYS", keys.clone()).map_err(lua_error)?;
-        globals.raw_set("ARGV", argv.clone()).map_err(lua_error)?;
-    }
+    install_redis_library(lua).map_err(lua_error)?;
     let was_denied = ctx.client.deny_blocking;
     ctx.client.deny_blocking = true;
     ctx.client.in_script = true;
-    let limits = CallLimits {
-        read_only: call.read_only,
-        allow_oom: call.allow_oom,
+    let site = CallSite {
+        ctx: RefCell::new(&mut *ctx),
+        limits: CallLimits {
+            read_only: call.read_only,
+            allow_oom: call.allow_oom,
+        },
+        resp: Cell::new(2),
+        read_something,
+        args: RefCell::new(OwnedArgs::default()),
+        out: RefCell::new(Vec::new()),
     };
-    let state = RefCell::new(&mut *ctx);
-    let result: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        let raw_call = scope.create_function(|lua, (resp, args): (u8, MultiValue)| {
-            call_command(lua, &state, args, limits, resp, read_something)
-        })?;
-        let (library, bind) = redis_library(lua)?;
-        bind.call::<()>(raw_call)?;
-        lua.globals().raw_set("redis", library)?;
-        // pcall at the top keeps Lua's error value (a table from
-        // redis.call, or a message) for the reply.
-        let pcall: mlua::Function = lua.globals().get("pcall")?;
-        let (ok, value): (bool, Value) = if call.is_function {
-            pcall.call((call.function.clone(), keys, argv))?
-        } else {
-            pcall.call(call.function.clone())?
-        };
-        Ok((ok, value))
-    });
+    let result = {
+        let _running = RunningCall::enter(&site);
+        call_script(lua, call)
+    };
+    drop(site);
     ctx.client.deny_blocking = was_denied;
     ctx.client.in_script = false;
     let (ok, value) = result.map_err(lua_error)?;
@@ -270,6 +255,59 @@ fn execute_tracked(
         return Ok(());
     }
     Err(CommandError::Raw(script_error(&value, call)))
+}
+
+/// Calls the script (KEYS and ARGV set as globals) or the function (given
+/// them as arguments) in protected mode: whether it returned, and its
+/// result or its error value. The tables are built with Lua's C API.
+fn call_script(lua: &Lua, call: &Invocation) -> mlua::Result<(bool, Value)> {
+    let is_function = call.is_function;
+    // SAFETY: the closure only uses the Lua API on the state it is given,
+    // within the stack room it checks, and leaves two values.
+    unsafe {
+        lua.exec_raw::<(bool, Value)>(call.function, |state| {
+            if ffi::lua_checkstack(state, 8) == 0 {
+                ffi::lua_pushboolean(state, 0);
+                push_text(state, b"not enough Lua stack to run the script");
+                return;
+            }
+            push_array(state, &call.keys);
+            push_array(state, &call.argv);
+            let nargs = if is_function {
+                2
+            } else {
+                set_global(state, c"ARGV");
+                set_global(state, c"KEYS");
+                0
+            };
+            let status = ffi::lua_pcall(state, nargs, 1, 0);
+            ffi::lua_pushboolean(state, (status == 0) as i32);
+            ffi::lua_insert(state, -2);
+        })
+    }
+}
+
+/// Pushes `items` as a Lua array of strings.
+unsafe fn push_array(state: *mut ffi::lua_State, items: &[Vec<u8>]) {
+    ffi::lua_createtable(state, items.len().min(1 << 16) as i32, 0);
+    for (i, item) in items.iter().enumerate() {
+        push_text(state, item);
+        ffi::lua_rawseti(state, -2, (i + 1) as ffi::lua_Integer);
+    }
+}
+
+unsafe fn push_text(state: *mut ffi::lua_State, bytes: &[u8]) {
+    ffi::lua_pushlstring(state, bytes.as_ptr() as *const _, bytes.len());
+}
+
+/// Pops the top value into the global `name` (raw: globals are read-only
+/// to scripts, not to the server).
+unsafe fn set_global(state: *mut ffi::lua_State, name: &std::ffi::CStr) {
+    ffi::lua_pushvalue(state, ffi::LUA_GLOBALSINDEX);
+    ffi::lua_pushstring(state, name.as_ptr());
+    ffi::lua_pushvalue(state, -3);
+    ffi::lua_rawset(state, -3);
+    ffi::lua_settop(state, -3);
 }
 
 /// The `redis` functions that need no client: `sha1hex` and `log` (also
@@ -341,14 +379,6 @@ fn script_error(value: &Value, call: &Invocation) -> String {
     }
 }
 
-/// An error reply as a Lua value (`{err=...}`), for `redis.pcall` to return
-/// and `redis.call` to raise.
-fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
-    let table = lua.create_table()?;
-    table.set("err", text)?;
-    Ok(Value::Table(table))
-}
-
 /// What a script's calls may do.
 #[derive(Clone, Copy)]
 struct CallLimits {
@@ -356,84 +386,179 @@ struct CallLimits {
     allow_oom: bool,
 }
 
-/// One `redis.call` / `redis.pcall`: checks the command as Redis does for
-/// scripts, runs it on the held shards and converts its reply.
-fn call_command(
-    lua: &Lua,
-    state: &RefCell<&mut Ctx>,
-    args: MultiValue,
+/// The running script's side of `redis.call`: its client and shards, its
+/// limits and RESP version, and buffers reused by each call.
+struct CallSite<'s, 'a, 'k> {
+    ctx: RefCell<&'s mut Ctx<'a, 'k>>,
     limits: CallLimits,
-    resp: u8,
-    read_something: &std::cell::Cell<bool>,
-) -> mlua::Result<Value> {
-    let mut parts: Vec<Vec<u8>> = Vec::with_capacity(args.len());
-    for arg in args.iter() {
-        match arg {
-            Value::String(s) => parts.push(s.as_bytes().to_vec()),
-            Value::Integer(n) => parts.push(n.to_string().into_bytes()),
-            Value::Number(n) => parts.push(lua_number_text(*n).into_bytes()),
-            _ => {
-                return error_table(
-                    lua,
-                    "ERR Lua redis lib command arguments must be strings or integers",
-                )
-            }
+    resp: Cell<u8>,
+    read_something: &'s Cell<bool>,
+    args: RefCell<OwnedArgs>,
+    out: RefCell<Vec<u8>>,
+}
+
+thread_local! {
+    /// The `CallSite` of the script running on this thread (null when none).
+    static RUNNING_CALL: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Makes a `CallSite` the running one until dropped.
+struct RunningCall {
+    previous: *const (),
+}
+
+impl RunningCall {
+    fn enter(site: &CallSite) -> RunningCall {
+        let pointer = site as *const CallSite as *const ();
+        RunningCall {
+            previous: RUNNING_CALL.with(|running| running.replace(pointer)),
         }
     }
-    if parts.is_empty() {
-        return error_table(
-            lua,
-            "ERR Please specify at least one argument for this redis lib call",
-        );
+}
+
+impl Drop for RunningCall {
+    fn drop(&mut self) {
+        RUNNING_CALL.with(|running| running.set(self.previous));
     }
-    let owned = OwnedArgs::from_slices(parts.iter().map(|p| p.as_slice()));
-    let mut guard = state.borrow_mut();
+}
+
+/// Runs `f` with the running script's `CallSite`, if one runs.
+fn with_running_call<R>(f: impl FnOnce(&CallSite) -> R) -> Option<R> {
+    let pointer = RUNNING_CALL.with(Cell::get);
+    if pointer.is_null() {
+        return None;
+    }
+    // SAFETY: `RunningCall` keeps the pointer set only while the
+    // `CallSite` it points to lives, on this thread.
+    let site = unsafe { &*(pointer as *const CallSite) };
+    Some(f(site))
+}
+
+/// `redis.setresp`'s C side (the version is checked in Lua).
+unsafe extern "C-unwind" fn set_resp(state: *mut ffi::lua_State) -> std::os::raw::c_int {
+    let version = ffi::lua_tonumber(state, 1) as u8;
+    with_running_call(|site| site.resp.set(version));
+    0
+}
+
+/// `redis.pcall` (and the inside of `redis.call`), called from Lua with the
+/// command's arguments: reads them off the stack, runs the command and
+/// pushes its reply (an error reply as `{err=...}`). Raises no Lua error
+/// of its own; nothing that needs dropping is held while it pushes.
+unsafe extern "C-unwind" fn raw_call(state: *mut ffi::lua_State) -> std::os::raw::c_int {
+    let outcome = with_running_call(|site| {
+        let read = read_arguments(state, site);
+        // The arguments are copied: their stack room goes to the reply.
+        ffi::lua_settop(state, 0);
+        if !read {
+            return Err("ERR Lua redis lib command arguments must be strings or integers");
+        }
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call_command(site)));
+        ran.unwrap_or(Err("ERR the command failed inside the server"))
+    });
+    let pushed = match outcome {
+        None => Err("ERR redis.call is only available while a script runs"),
+        Some(Err(text)) => Err(text),
+        Some(Ok(())) => with_running_call(|site| match site.out.try_borrow() {
+            Ok(out) => convert::push_reply(state, &out)
+                .map_err(|_| "ERR cannot convert the command's reply"),
+            Err(_) => Err("ERR cannot convert the command's reply"),
+        })
+        .unwrap_or(Err("ERR cannot convert the command's reply")),
+    };
+    if let Err(text) = pushed {
+        convert::push_error(state, text);
+    }
+    1
+}
+
+/// Copies the call's arguments into the site's buffer: strings as they
+/// are, numbers as Lua writes them; false on any other type.
+unsafe fn read_arguments(state: *mut ffi::lua_State, site: &CallSite) -> bool {
+    let Ok(mut args) = site.args.try_borrow_mut() else {
+        return false;
+    };
+    args.clear();
+    for index in 1..=ffi::lua_gettop(state) {
+        match ffi::lua_type(state, index) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0;
+                let text = ffi::lua_tolstring(state, index, &mut len);
+                args.push(std::slice::from_raw_parts(text as *const u8, len));
+            }
+            ffi::LUA_TNUMBER => args.push(number_text(ffi::lua_tonumber(state, index)).as_bytes()),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// A Lua number as an argument: integral ones as integers, the rest as
+/// `lua_tolstring` writes them (`%.14g`).
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 9.2e18 {
+        return (n as i64).to_string();
+    }
+    lua_number_text(n)
+}
+
+/// One `redis.call` / `redis.pcall` on the arguments in the site's
+/// buffer: checks the command as Redis does for scripts, runs it on the
+/// held shards and leaves its RESP reply in the site's `out`.
+fn call_command(site: &CallSite) -> Result<(), &'static str> {
+    let args = site
+        .args
+        .try_borrow()
+        .map_err(|_| "ERR script call reentered")?;
+    let args = args.args();
+    if args.is_empty() {
+        return Err("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut guard = site
+        .ctx
+        .try_borrow_mut()
+        .map_err(|_| "ERR script call reentered")?;
     let ctx = &mut **guard;
     let shared = ctx.shared;
-    let index = match shared
+    let index = shared
         .commands
-        .resolve_cached(owned.args(), &mut ctx.client.last_lookup)
-    {
-        Ok(index) => index,
-        Err(_) => return error_table(lua, "ERR Unknown Redis command called from script"),
-    };
+        .resolve_cached(args, &mut ctx.client.last_lookup)
+        .map_err(|_| "ERR Unknown Redis command called from script")?;
     let spec = shared.commands.spec(index);
-    let argc = parts.len() as i32;
+    let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
-        return error_table(
-            lua,
-            "ERR Wrong number of args calling Redis command from script",
-        );
+        return Err("ERR Wrong number of args calling Redis command from script");
     }
     if spec.has(flags::NOSCRIPT) {
-        return error_table(lua, "ERR This Redis command is not allowed from script");
+        return Err("ERR This Redis command is not allowed from script");
     }
-    if limits.read_only && spec.has(flags::WRITE) {
-        return error_table(
-            lua,
-            "ERR Write commands are not allowed from read-only scripts.",
-        );
+    if site.limits.read_only && spec.has(flags::WRITE) {
+        return Err("ERR Write commands are not allowed from read-only scripts.");
     }
     let run = &shared.scripting.run;
     if spec.has(flags::DENYOOM)
         && ctx.client.out_of_memory
-        && !limits.allow_oom
+        && !site.limits.allow_oom
         && !run.has_written()
     {
-        return error_table(lua, &CommandError::OutOfMemory.to_string());
+        return Err(crate::errors::OUT_OF_MEMORY);
     }
     if spec.has(flags::READONLY) {
-        read_something.set(true);
+        site.read_something.set(true);
     }
     if spec.has(flags::WRITE) {
         run.note_write();
     }
-    let protocol = if resp == 3 {
+    let protocol = if site.resp.get() == 3 {
         Protocol::Resp3
     } else {
         Protocol::Resp2
     };
-    let mut out = Vec::new();
+    let mut out = site
+        .out
+        .try_borrow_mut()
+        .map_err(|_| "ERR script call reentered")?;
+    out.clear();
     let mut writer = ReplyWriter::new(&mut out, protocol);
     let now = ctx.keys.now_ms;
     let client_protocol = ctx.client.protocol;
@@ -444,12 +569,11 @@ fn call_command(
         &mut writer,
         ctx.keys.locked,
         index,
-        owned.args(),
+        args,
         now,
     );
     ctx.client.protocol = client_protocol;
-    drop(guard);
-    convert::reply_to_lua(lua, &out)
+    Ok(())
 }
 
 /// A Lua number as `lua_tolstring` writes it (`%.14g`).

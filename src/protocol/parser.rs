@@ -130,6 +130,12 @@ impl OwnedArgs {
         });
     }
 
+    /// Empties it, keeping its buffers for the next command.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.spans.clear();
+    }
+
     pub fn args(&self) -> Args<'_> {
         Args::new(&self.data, &self.spans)
     }

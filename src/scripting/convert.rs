@@ -12,14 +12,22 @@
 //! array table to an array up to its first nil.
 
 use crate::protocol::ReplyWriter;
-use mlua::{Lua, Table, Value};
+use mlua::{ffi, Table, Value};
 
 /// A reply read back from RESP bytes (cachet's own, so well formed; every
-/// read is still bounded).
+/// read is still bounded) and pushed onto a Lua stack with Lua's C API,
+/// which keeps `redis.call` free of per-value handles.
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
+
+/// Why a reply could not be pushed (the caller answers an error instead).
+#[derive(Debug)]
+pub struct Unconvertible;
+
+/// Nesting deeper than this is refused (Lua's C stack has room for it).
+const MAX_DEPTH: usize = 1000;
 
 impl<'a> Reader<'a> {
     fn line(&mut self) -> Option<&'a [u8]> {
@@ -33,99 +41,155 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(text).ok()?.parse().ok()
     }
 
-    fn value(&mut self, lua: &Lua, depth: usize) -> mlua::Result<Value> {
-        let bad = || mlua::Error::RuntimeError("cannot convert the command's reply".into());
-        if depth > 1000 {
-            return Err(bad());
+    fn bulk(&mut self, len: usize) -> Option<&'a [u8]> {
+        let data = self.bytes.get(self.at..self.at.checked_add(len)?)?;
+        self.at += len + 2;
+        Some(data)
+    }
+
+    /// Pushes the next reply as one Lua value.
+    ///
+    /// # Safety
+    /// `state` is a live Lua state on this thread; this may raise a Lua
+    /// memory error, so the caller's frames must own nothing that needs
+    /// dropping.
+    unsafe fn push(
+        &mut self,
+        state: *mut ffi::lua_State,
+        depth: usize,
+    ) -> Result<(), Unconvertible> {
+        if depth > MAX_DEPTH || ffi::lua_checkstack(state, 4) == 0 {
+            return Err(Unconvertible);
         }
-        let line = self.line().ok_or_else(bad)?;
-        let (&kind, body) = line.split_first().ok_or_else(bad)?;
-        let text = |lua: &Lua, bytes: &[u8]| lua.create_string(bytes).map(Value::String);
+        let line = self.line().ok_or(Unconvertible)?;
+        let (&kind, body) = line.split_first().ok_or(Unconvertible)?;
         match kind {
-            b':' => Ok(Value::Integer(Self::number(body).ok_or_else(bad)?)),
+            b':' => ffi::lua_pushnumber(state, Self::number(body).ok_or(Unconvertible)? as f64),
             b'$' | b'=' => {
-                let len = Self::number(body).ok_or_else(bad)?;
+                let len = Self::number(body).ok_or(Unconvertible)?;
                 if len < 0 {
-                    return Ok(Value::Boolean(false));
+                    ffi::lua_pushboolean(state, 0);
+                    return Ok(());
                 }
-                let len = len as usize;
-                let data = self.bytes.get(self.at..self.at + len).ok_or_else(bad)?;
-                self.at += len + 2;
+                let data = self.bulk(len as usize).ok_or(Unconvertible)?;
                 // Verbatim strings carry a "txt:" format prefix.
                 let data = if kind == b'=' && data.len() >= 4 {
                     &data[4..]
                 } else {
                     data
                 };
-                text(lua, data)
+                push_bytes(state, data);
             }
-            b'+' => {
-                let table = lua.create_table()?;
-                table.set("ok", lua.create_string(body)?)?;
-                Ok(Value::Table(table))
-            }
-            b'-' => {
-                let table = lua.create_table()?;
-                table.set("err", lua.create_string(body)?)?;
-                Ok(Value::Table(table))
-            }
-            b'*' | b'~' | b'>' => {
-                let len = Self::number(body).ok_or_else(bad)?;
+            b'+' => push_field_table(state, "ok", |state| push_bytes(state, body)),
+            b'-' => push_field_table(state, "err", |state| push_bytes(state, body)),
+            b'*' | b'>' => {
+                let len = Self::number(body).ok_or(Unconvertible)?;
                 if len < 0 {
-                    return Ok(Value::Boolean(false));
+                    ffi::lua_pushboolean(state, 0);
+                    return Ok(());
                 }
-                let items = lua.create_table()?;
+                ffi::lua_createtable(state, len.min(1 << 16) as i32, 0);
                 for i in 0..len {
-                    let item = self.value(lua, depth + 1)?;
-                    if kind == b'~' {
-                        items.set(item, true)?;
-                    } else {
-                        items.raw_set(i + 1, item)?;
-                    }
+                    self.push(state, depth + 1)?;
+                    ffi::lua_rawseti(state, -2, (i + 1) as ffi::lua_Integer);
                 }
-                if kind == b'~' {
-                    let wrapper = lua.create_table()?;
-                    wrapper.set("set", items)?;
-                    return Ok(Value::Table(wrapper));
-                }
-                Ok(Value::Table(items))
             }
-            b'%' => {
-                let len = Self::number(body).ok_or_else(bad)?;
-                let map = lua.create_table()?;
-                for _ in 0..len.max(0) {
-                    let key = self.value(lua, depth + 1)?;
-                    let value = self.value(lua, depth + 1)?;
-                    map.set(key, value)?;
-                }
-                let wrapper = lua.create_table()?;
-                wrapper.set("map", map)?;
-                Ok(Value::Table(wrapper))
-            }
+            b'~' => self.push_keyed(state, depth, body, c"set", false)?,
+            b'%' => self.push_keyed(state, depth, body, c"map", true)?,
             b',' => {
                 let n: f64 = std::str::from_utf8(body)
                     .ok()
                     .and_then(|t| t.parse().ok())
-                    .ok_or_else(bad)?;
-                let wrapper = lua.create_table()?;
-                wrapper.set("double", n)?;
-                Ok(Value::Table(wrapper))
+                    .ok_or(Unconvertible)?;
+                push_field_table(state, "double", |state| ffi::lua_pushnumber(state, n));
             }
-            b'_' => Ok(Value::Nil),
-            b'#' => Ok(Value::Boolean(body == b"t")),
-            b'(' => {
-                let wrapper = lua.create_table()?;
-                wrapper.set("big_number", lua.create_string(body)?)?;
-                Ok(Value::Table(wrapper))
-            }
-            _ => Err(bad()),
+            b'_' => ffi::lua_pushnil(state),
+            b'#' => ffi::lua_pushboolean(state, (body == b"t") as i32),
+            b'(' => push_field_table(state, "big_number", |state| push_bytes(state, body)),
+            _ => return Err(Unconvertible),
         }
+        Ok(())
+    }
+
+    /// A set as `{set={member=true,...}}` or a map as `{map={key=value,...}}`.
+    unsafe fn push_keyed(
+        &mut self,
+        state: *mut ffi::lua_State,
+        depth: usize,
+        body: &[u8],
+        name: &std::ffi::CStr,
+        with_values: bool,
+    ) -> Result<(), Unconvertible> {
+        let len = Self::number(body).ok_or(Unconvertible)?;
+        ffi::lua_createtable(state, 0, 1);
+        ffi::lua_createtable(state, 0, len.clamp(0, 1 << 16) as i32);
+        for _ in 0..len.max(0) {
+            self.push_key(state, depth)?;
+            if with_values {
+                self.push(state, depth + 1)?;
+            } else {
+                ffi::lua_pushboolean(state, 1);
+            }
+            ffi::lua_rawset(state, -3);
+        }
+        ffi::lua_setfield(state, -2, name.as_ptr());
+        Ok(())
+    }
+
+    /// A set member or map key: a table key may be neither nil nor NaN.
+    unsafe fn push_key(
+        &mut self,
+        state: *mut ffi::lua_State,
+        depth: usize,
+    ) -> Result<(), Unconvertible> {
+        self.push(state, depth + 1)?;
+        let key_type = ffi::lua_type(state, -1);
+        let nan = key_type == ffi::LUA_TNUMBER && ffi::lua_tonumber(state, -1).is_nan();
+        if key_type == ffi::LUA_TNIL || nan {
+            return Err(Unconvertible);
+        }
+        Ok(())
     }
 }
 
-/// The Lua value of one reply in `bytes`.
-pub fn reply_to_lua(lua: &Lua, bytes: &[u8]) -> mlua::Result<Value> {
-    Reader { bytes, at: 0 }.value(lua, 0)
+unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
+    ffi::lua_pushlstring(state, bytes.as_ptr() as *const _, bytes.len());
+}
+
+/// Pushes `{name = value}`, the value pushed by `value`.
+unsafe fn push_field_table(
+    state: *mut ffi::lua_State,
+    name: &str,
+    value: impl FnOnce(*mut ffi::lua_State),
+) {
+    ffi::lua_createtable(state, 0, 1);
+    push_bytes(state, name.as_bytes());
+    value(state);
+    ffi::lua_rawset(state, -3);
+}
+
+/// Pushes an error reply table, `{err = text}`.
+///
+/// # Safety
+/// As for [`push_reply`].
+pub unsafe fn push_error(state: *mut ffi::lua_State, text: &str) {
+    push_field_table(state, "err", |state| push_bytes(state, text.as_bytes()));
+}
+
+/// Pushes the Lua value of the one reply in `bytes`; on failure the stack
+/// is as it was.
+///
+/// # Safety
+/// `state` is a live Lua state on this thread with room for a few values;
+/// this may raise a Lua memory error, so the caller's frames must own
+/// nothing that needs dropping.
+pub unsafe fn push_reply(state: *mut ffi::lua_State, bytes: &[u8]) -> Result<(), Unconvertible> {
+    let top = ffi::lua_gettop(state);
+    let pushed = Reader { bytes, at: 0 }.push(state, 0);
+    if pushed.is_err() {
+        ffi::lua_settop(state, top);
+    }
+    pushed
 }
 
 /// The text of an error reply (`{err=...}`) or a status (`{ok=...}`).

@@ -37,7 +37,7 @@ pub const ALLOW_CROSS_SLOT_KEYS: u32 = 16;
 /// (its `__index` looks in the load-time API while loading, in the globals
 /// after), and the load-time `redis` table.
 const ENVIRONMENT: &str = r#"
-local register_function, log = ...
+local register_function, log, version, version_num = ...
 local globals = _G
 local loading = { on = false }
 local function readonly(source, is_loading)
@@ -59,7 +59,7 @@ local load_redis = readonly({
     register_function = register_function,
     log = log,
     LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
-    REDIS_VERSION = '7.0.15', REDIS_VERSION_NUM = 0x07000f,
+    REDIS_VERSION = version, REDIS_VERSION_NUM = version_num,
 })
 local load_api = { redis = load_redis }
 local env = readonly(nil, function()
@@ -119,10 +119,13 @@ impl Functions {
             log_from_library(&args);
             Ok(())
         })?;
-        let (env, set_loading): (Table, Function) = lua
-            .load(ENVIRONMENT)
-            .set_name("=functions")
-            .call((register, log))?;
+        let (env, set_loading): (Table, Function) =
+            lua.load(ENVIRONMENT).set_name("=functions").call((
+                register,
+                log,
+                crate::REDIS_VERSION,
+                super::redis_version_num(),
+            ))?;
         Ok(Functions {
             lua,
             env,

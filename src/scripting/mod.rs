@@ -95,6 +95,8 @@ fn install_hook(lua: &Lua, run: &Arc<RunState>, every_line: bool) -> mlua::Resul
     };
     let run = run.clone();
     lua.set_hook(triggers, move |lua, _| {
+        // Scripts that ran before this long one have their replies sent.
+        crate::server::script_thread::deliver_answers();
         let loading_too_long = lua
             .app_data_ref::<functions::LoadDeadline>()
             .is_some_and(|deadline| std::time::Instant::now() >= deadline.0);
@@ -271,4 +273,13 @@ fn parse_shebang(body: &[u8]) -> Result<(Option<u32>, usize), String> {
         }
     }
     Ok((Some(flags), end))
+}
+
+/// `redis.REDIS_VERSION_NUM`: the version as 0x00MMmmpp.
+pub fn redis_version_num() -> i64 {
+    crate::REDIS_VERSION
+        .split('.')
+        .take(3)
+        .map(|part| part.parse::<i64>().unwrap_or(0))
+        .fold(0, |number, part| (number << 8) | (part & 0xff))
 }

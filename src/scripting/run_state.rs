@@ -26,9 +26,6 @@ pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write
 /// The Lua error a killed script ends with.
 pub const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 
-/// How often a waiting client re-checks the script (the hook also wakes it).
-const RECHECK: Duration = Duration::from_millis(20);
-
 /// The script now running, for FUNCTION STATS and the busy check.
 #[derive(Clone)]
 pub struct Running {
@@ -71,14 +68,16 @@ impl RunState {
         }
     }
 
-    /// Taken by the script's thread before it locks any shard.
+    /// Taken by the script's thread before it locks any shard; dropping it
+    /// lets the gate go. Waiting clients are told at the end of the
+    /// thread's round of jobs (`round_ended`), not after each script.
     pub fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
         self.gate.write()
     }
 
-    /// The script's thread lets the gate go; waiting clients go on.
-    pub fn release(&self, exclusive: RwLockWriteGuard<'_, ()>) {
-        drop(exclusive);
+    /// The script thread has run its queued jobs: clients waiting for the
+    /// gate go on.
+    pub fn round_ended(&self) {
         self.changed.notify_waiters();
     }
 
@@ -96,7 +95,6 @@ impl RunState {
         self.running.store(false, Ordering::Release);
         self.busy.store(false, Ordering::Release);
         *self.current.lock() = None;
-        self.changed.notify_waiters();
     }
 
     pub fn is_busy(&self) -> bool {
@@ -198,7 +196,9 @@ impl RunState {
                 self.busy.store(true, Ordering::Release);
                 return;
             }
-            let _ = tokio::time::timeout(RECHECK, changed).await;
+            // The script thread's round end, or the hook as the script
+            // turns busy, wakes this.
+            changed.await;
         }
     }
 }

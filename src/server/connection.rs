@@ -615,7 +615,7 @@ async fn run_script(
             );
         }
         moved.on_script_thread = false;
-        run.release(exclusive);
+        drop(exclusive);
         (moved, parser, input, out)
     });
     match answer.await {

@@ -313,6 +313,7 @@ impl Shared {
         let upstream = crate::upstream::Upstream::default();
         upstream.configure(&config);
         let output_limits = outbox::OutputLimits::default();
+        let scripting = crate::scripting::Scripting::default();
         apply_event_config(&config, &keyspace, &output_limits);
         let run_id: String = (0..40)
             .map(|_| {
@@ -333,8 +334,8 @@ impl Shared {
             pubsub: Default::default(),
             tracking: Default::default(),
             upstream,
-            scripting: Default::default(),
-            script_thread: Default::default(),
+            script_thread: script_thread::ScriptThread::new(scripting.run.clone()),
+            scripting,
             output_limits,
             started_ms: crate::util::now_ms(),
             startup_memory: crate::stats::memory::used_memory(),

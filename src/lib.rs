@@ -50,3 +50,7 @@ pub use server::{BackgroundServer, Server, ServerHandle};
 
 /// The Redis version whose behaviour cachet follows (reported by INFO and HELLO).
 pub const REDIS_VERSION: &str = "7.0.15";
+
+/// The stack of the runtime's worker threads: scripts run there, and the
+/// `cjson`/`cmsgpack` codecs recurse up to 1000 levels.
+pub const WORKER_STACK: usize = 16 << 20;

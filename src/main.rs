@@ -73,25 +73,18 @@ fn main() -> std::process::ExitCode {
         .init();
     // `io-threads 0` (the default) takes every core but one: cachet runs
     // beside the application it caches for, which keeps a core of its own
-    // (and its clients' system calls run there). One worker runs on a
-    // current-thread runtime: no work stealing, no cross-thread wake-ups,
-    // the way Redis's single event loop works. On a 2-core machine that
-    // costs 16% less CPU per request at -P 1 than two workers (7.3 against
-    // 8.6 us, from /proc over 200k GETs) and the same at -P 16.
+    // (and its clients' system calls run there). Even one worker is a
+    // multi-thread runtime: a script that runs past busy-reply-threshold
+    // hands its worker's place to a new thread (`block_in_place`), so that
+    // other clients are answered BUSY meanwhile; a current-thread runtime
+    // cannot do that.
     let threads = match config.io_threads {
         0 => std::thread::available_parallelism()
             .map(|n| n.get().saturating_sub(1).max(1))
             .unwrap_or(1),
         n => n,
     };
-    let mut runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(threads);
-        builder
-    };
-    let runtime = match runtime.enable_all().build() {
+    let runtime = match cachet::server::runtime_builder(threads).build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the runtime: {}", error);

@@ -396,7 +396,13 @@ async fn script_kill_stops_a_busy_read_only_script() {
     let _: () = query(&mut con, &["SET", "k", "v"]).await;
     let looping = spawn_long_query(
         server.conn_blocking().await,
-        &["EVAL", "redis.call('get', 'k') while true do end", "0"],
+        // Bounded (20 s) even if the kill never came.
+        &[
+            "EVAL",
+            "redis.call('get', 'k') local s = tonumber(redis.call('time')[1]) \
+             while tonumber(redis.call('time')[1]) < s + 20 do end return 'ended'",
+            "0",
+        ],
     );
     wait_for_busy(&mut con).await;
     let busy = query_err(&mut con, &["GET", "k"]).await;
@@ -551,7 +557,7 @@ async fn function_kill_stops_a_busy_function() {
         &[
             "FUNCTION",
             "LOAD",
-            "#!lua name=spin\nredis.register_function('spin', function() local a = 1 while true do a = a + 1 end end)",
+            "#!lua name=spin\nredis.register_function('spin', function() local s = tonumber(redis.call('time')[1]) while tonumber(redis.call('time')[1]) < s + 20 do end end)",
         ],
     )
     .await;

@@ -284,9 +284,9 @@ fn dispatch_command(
         }
     }
     if spec.has(table::flags::RUNS_SCRIPT) {
-        if !client.on_script_thread {
-            // The connection runs it off the runtime's threads, so that
-            // other clients can be told BUSY meanwhile.
+        if !client.script_admitted {
+            // The connection runs it once it holds the script gate, outside
+            // this batch's hold of it.
             client.script_request = Some(args.to_owned());
             return Some(index);
         }

@@ -10,9 +10,10 @@
 //! (`run_state.rs`); the value conversions (`convert.rs`) and the libraries
 //! scripts rely on (`codecs.rs`, the `bit` library in `sandbox.rs`). What it
 //! must not touch: locks and the socket. A script runs inside its
-//! command's handler, on the script thread, which holds the gate and every
-//! shard, so the script is atomic for every other client; commands it
-//! calls run through `commands::run_locked` on those same shards.
+//! command's handler, on its connection's runtime worker, which holds the
+//! gate and every shard, so the script is atomic for every other client;
+//! commands it calls run through `commands::run_locked` on those same
+//! shards.
 
 pub mod codecs;
 pub mod convert;
@@ -95,8 +96,6 @@ fn install_hook(lua: &Lua, run: &Arc<RunState>, every_line: bool) -> mlua::Resul
     };
     let run = run.clone();
     lua.set_hook(triggers, move |lua, _| {
-        // Scripts that ran before this long one have their replies sent.
-        crate::server::script_thread::deliver_answers();
         let loading_too_long = lua
             .app_data_ref::<functions::LoadDeadline>()
             .is_some_and(|deadline| std::time::Instant::now() >= deadline.0);

@@ -3,15 +3,22 @@
 //!
 //! What it owns: the gate (a read-write lock: every batch of client
 //! commands and every background sweep holds it for reading; a script holds
-//! it for writing, on a thread of its own), and what is known of the
-//! running script (its name, command, start, whether it wrote, whether a
-//! kill was asked). What it must not touch: shards, sockets, the Lua state.
+//! it for writing), what is known of the running script (its name,
+//! command, start, whether it wrote, whether a kill was asked), and the
+//! hand-off of a busy script's runtime worker. What it must not touch:
+//! shards, sockets, the Lua state.
 //!
-//! Why a gate and a thread: a script can run for seconds, and Redis answers
-//! other clients `-BUSY` meanwhile. So a script runs on a blocking thread,
-//! never on the runtime's, and the runtime's tasks never wait on a lock the
-//! script holds: they `try_read` the gate and, when a script holds it, wait
-//! asynchronously until the script ends or turns busy.
+//! Why a gate and a hand-off: a script can run for seconds, and Redis
+//! answers other clients `-BUSY` meanwhile. A script runs where its client's
+//! task runs, on a runtime worker, so short scripts cost nothing extra; once
+//! one passes the threshold the worker's place goes to a new thread and the
+//! script finishes on the old one. The runtime's tasks never wait on a lock
+//! the script holds: they `try_read` the gate and, when a script holds it,
+//! wait asynchronously until the script ends or turns busy. Only the Lua
+//! hook turns a script busy, and it hands the worker over first, so a
+//! waiter woken by it always finds a worker to run on. A current-thread
+//! runtime cannot hand its thread over: there scripts run on the script
+//! thread (`server::script_thread`), which takes the gate with `exclusive`.
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +54,20 @@ pub enum Admission<'a> {
     Wait,
 }
 
+/// The script gate held for writing by a script; see `try_exclusive`.
+pub struct Exclusive<'a> {
+    state: &'a RunState,
+    guard: Option<RwLockWriteGuard<'a, ()>>,
+}
+
+impl Drop for Exclusive<'_> {
+    fn drop(&mut self) {
+        self.state.exclusive_held.store(false, Ordering::Release);
+        drop(self.guard.take());
+        self.state.changed.notify_waiters();
+    }
+}
+
 #[derive(Default)]
 pub struct RunState {
     gate: RwLock<()>,
@@ -56,6 +77,8 @@ pub struct RunState {
     wrote: AtomicBool,
     current: Mutex<Option<Running>>,
     changed: tokio::sync::Notify,
+    /// A script holds the gate (not so for a script inside EXEC).
+    exclusive_held: AtomicBool,
 }
 
 impl RunState {
@@ -68,17 +91,33 @@ impl RunState {
         }
     }
 
-    /// Taken by the script's thread before it locks any shard; dropping it
-    /// lets the gate go. Waiting clients are told at the end of the
-    /// thread's round of jobs (`round_ended`), not after each script.
-    pub fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.gate.write()
+    /// Taken before a script locks any shard, unless a batch or another
+    /// script holds the gate. Dropping it lets the gate go and wakes the
+    /// clients waiting for it (also when a script panics).
+    pub fn try_exclusive(&self) -> Option<Exclusive<'_>> {
+        let guard = self.gate.try_write()?;
+        self.exclusive_held.store(true, Ordering::Release);
+        Some(Exclusive {
+            state: self,
+            guard: Some(guard),
+        })
     }
 
-    /// The script thread has run its queued jobs: clients waiting for the
-    /// gate go on.
-    pub fn round_ended(&self) {
-        self.changed.notify_waiters();
+    /// `try_exclusive` for the script thread, which may wait for batches
+    /// to let the gate go.
+    pub fn exclusive(&self) -> Exclusive<'_> {
+        let guard = self.gate.write();
+        self.exclusive_held.store(true, Ordering::Release);
+        Exclusive {
+            state: self,
+            guard: Some(guard),
+        }
+    }
+
+    /// Whether a script holds the gate (when `try_exclusive` fails without
+    /// one, batches on other workers hold it for a moment).
+    pub fn script_holds_gate(&self) -> bool {
+        self.exclusive_held.load(Ordering::Acquire)
     }
 
     /// A script starts (its thread holds the gate and every shard).
@@ -124,6 +163,9 @@ impl RunState {
     pub fn check_from_hook(&self) -> bool {
         if !self.busy.load(Ordering::Relaxed) && self.past_threshold() {
             self.busy.store(true, Ordering::Release);
+            if self.exclusive_held.load(Ordering::Acquire) {
+                hand_off_runtime(|| self.changed.notify_waiters());
+            }
             self.changed.notify_waiters();
         }
         self.kill_requested.load(Ordering::Acquire)
@@ -192,15 +234,57 @@ impl RunState {
             if until_busy && self.is_busy() {
                 return;
             }
-            if until_busy && self.running.load(Ordering::Acquire) && self.past_threshold() {
-                self.busy.store(true, Ordering::Release);
-                return;
-            }
-            // The script thread's round end, or the hook as the script
-            // turns busy, wakes this.
+            // The gate's release, or the hook as the script turns busy,
+            // wakes this (only the hook turns a script busy: it hands the
+            // runtime worker's place on first).
             changed.await;
         }
     }
+}
+
+/// How long a busy script waits for a new thread to take its worker's place.
+const HAND_OFF_WAIT: Duration = Duration::from_secs(1);
+
+/// With several workers, another one may run the probe task first: the new
+/// thread gets at least this long to take the worker's place.
+const HAND_OFF_SETTLE: Duration = Duration::from_millis(10);
+
+/// Whether scripts may run on this task's runtime worker: only a
+/// multi-thread runtime can hand a busy script's worker over.
+pub fn runtime_can_hand_off() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
+/// Called on a runtime worker that runs a script past the threshold: hands
+/// the worker's place to a new thread (`block_in_place`) and returns once
+/// that thread serves tasks, so the script goes on here while the runtime
+/// answers other clients BUSY. `wake_waiters` runs off the worker, so the
+/// tasks it wakes queue where any worker takes them. Clients never wait on
+/// the script's locks: the gate sends them to wait asynchronously. Off a
+/// multi-thread runtime (a script on the script thread) it does nothing.
+fn hand_off_runtime(wake_waiters: impl FnOnce()) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return;
+    }
+    tokio::task::block_in_place(|| {
+        wake_waiters();
+        let serving = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = serving.clone();
+        handle.spawn(async move { flag.store(true, Ordering::Release) });
+        let started = Instant::now();
+        loop {
+            let elapsed = started.elapsed();
+            let settled = serving.load(Ordering::Acquire) && elapsed >= HAND_OFF_SETTLE;
+            if settled || elapsed >= HAND_OFF_WAIT {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
 }
 
 #[cfg(test)]
@@ -237,7 +321,7 @@ mod tests {
     fn admission_follows_the_gate_and_the_threshold() {
         let state = RunState::default();
         assert!(matches!(state.admit(), Admission::Open(_)));
-        let exclusive = state.exclusive();
+        let exclusive = state.try_exclusive().expect("free");
         state.begin(running(false, 60_000));
         assert!(matches!(state.admit(), Admission::Wait));
         assert!(!state.check_from_hook());

@@ -95,10 +95,10 @@ pub struct Client {
     /// A script is running commands for this client (`redis.call`).
     pub in_script: bool,
     /// A script or function this client asked for: the connection runs it
-    /// on a thread of its own (see `scripting::run_state`).
+    /// once it holds the script gate (see `scripting::run_state`).
     pub script_request: Option<crate::protocol::OwnedArgs>,
-    /// Set on that thread: the script runs here and now.
-    pub on_script_thread: bool,
+    /// Set while the connection holds the gate: the script runs now.
+    pub script_admitted: bool,
     /// The server was out of memory when this command was dispatched
     /// (scripts refuse to start, or to call deny-oom commands, by it).
     pub out_of_memory: bool,
@@ -137,7 +137,7 @@ impl Client {
             upstream_absent: Vec::new(),
             in_script: false,
             script_request: None,
-            on_script_thread: false,
+            script_admitted: false,
             out_of_memory: false,
             upstream_command: None,
         }

@@ -579,12 +579,62 @@ struct Batch<'a> {
     output: &'a mut Vec<u8>,
 }
 
-/// Runs a script or function, and the commands buffered after it, on the
-/// script thread, which holds the script gate and then every shard the
-/// commands need, while this connection's task waits and the runtime goes
-/// on serving others. The client, parser and buffers move to that thread
-/// and back; a pipeline of scripts costs one trip, not one per script.
+/// Runs a script or function, and the commands buffered after it, holding
+/// the script gate for writing, so that no other batch runs meanwhile and
+/// no other task waits on the shards the script holds (they wait on the
+/// gate, asynchronously). On a multi-thread runtime it runs right here, on
+/// this task's worker, which a script past busy-reply-threshold hands to a
+/// new thread (see `run_state`); on a current-thread runtime (cachet
+/// embedded in a test's runtime) it runs on the script thread, since that
+/// runtime cannot hand its thread over.
 async fn run_script(
+    shared: &Arc<Shared>,
+    client: &mut Client,
+    request: crate::protocol::OwnedArgs,
+    batch: Batch<'_>,
+) {
+    if crate::scripting::run_state::runtime_can_hand_off() {
+        run_script_here(shared, client, request, batch).await
+    } else {
+        run_script_on_thread(shared, client, request, batch).await
+    }
+}
+
+/// `run_script` on this task's worker: waits while another script holds
+/// the gate, or answers BUSY once that one is past the threshold.
+async fn run_script_here(
+    shared: &Arc<Shared>,
+    client: &mut Client,
+    request: crate::protocol::OwnedArgs,
+    batch: Batch<'_>,
+) {
+    let run = &shared.scripting.run;
+    loop {
+        if let Some(exclusive) = run.try_exclusive() {
+            run_script_batch(shared, client, &request, batch);
+            drop(exclusive);
+            return;
+        }
+        if run.is_busy() {
+            // Refused with BUSY by the dispatcher, like any other command.
+            let now_ms = crate::util::now_ms();
+            dispatch(shared, client, request.args(), batch.output, now_ms);
+            return;
+        }
+        if run.script_holds_gate() {
+            // Another script runs: its release (or its turning busy) wakes this.
+            run.wait_until_free_or_busy().await;
+        } else {
+            // A batch on another worker holds the gate for a moment.
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// `run_script` on the script thread, while this connection's task waits
+/// and the runtime goes on serving others. The client, parser and buffers
+/// move to that thread and back; a pipeline of scripts costs one trip.
+async fn run_script_on_thread(
     shared: &Arc<Shared>,
     client: &mut Client,
     request: crate::protocol::OwnedArgs,
@@ -593,28 +643,17 @@ async fn run_script(
     let stand_in = Client::new(client.info.clone(), client.authenticated);
     let mut moved = std::mem::replace(client, stand_in);
     let mut parser = std::mem::take(batch.parser);
-    let input = std::mem::take(batch.input);
+    let mut input = std::mem::take(batch.input);
     let mut out = std::mem::take(batch.output);
     let on_thread = Arc::clone(shared);
     let answer = shared.script_thread.run(move || {
-        let run = &on_thread.scripting.run;
-        let exclusive = run.exclusive();
-        moved.on_script_thread = true;
-        moved.clock_mark = crate::stats::clock::Stamp::now();
-        let now_ms = crate::util::now_ms();
-        dispatch(&on_thread, &mut moved, request.args(), &mut out, now_ms);
-        if !stops_batch(&moved) {
-            run_batch(
-                &on_thread,
-                &mut moved,
-                &mut parser,
-                &input,
-                &mut out,
-                now_ms,
-                usize::MAX,
-            );
-        }
-        moved.on_script_thread = false;
+        let exclusive = on_thread.scripting.run.exclusive();
+        let moved_batch = Batch {
+            parser: &mut parser,
+            input: &mut input,
+            output: &mut out,
+        };
+        run_script_batch(&on_thread, &mut moved, &request, moved_batch);
         drop(exclusive);
         (moved, parser, input, out)
     });
@@ -632,6 +671,31 @@ async fn run_script(
             client.close_after_reply = true;
         }
     }
+}
+
+/// The script, then the commands buffered after it, with the gate held.
+fn run_script_batch(
+    shared: &Shared,
+    client: &mut Client,
+    request: &crate::protocol::OwnedArgs,
+    batch: Batch<'_>,
+) {
+    client.script_admitted = true;
+    client.clock_mark = crate::stats::clock::Stamp::now();
+    let now_ms = crate::util::now_ms();
+    dispatch(shared, client, request.args(), batch.output, now_ms);
+    if !stops_batch(client) {
+        run_batch(
+            shared,
+            client,
+            batch.parser,
+            batch.input,
+            batch.output,
+            now_ms,
+            usize::MAX,
+        );
+    }
+    client.script_admitted = false;
 }
 
 /// Whether the last command must be dealt with before the next one runs:

@@ -272,7 +272,7 @@ pub struct Shared {
     pub upstream: crate::upstream::Upstream,
     /// The Lua interpreter and the script cache.
     pub scripting: crate::scripting::Scripting,
-    /// Where scripts run, off the runtime's threads.
+    /// Where scripts run when the runtime cannot hand a worker over.
     pub script_thread: script_thread::ScriptThread,
     /// `client-output-buffer-limit` for the normal and pubsub classes.
     pub output_limits: outbox::OutputLimits,
@@ -334,7 +334,7 @@ impl Shared {
             pubsub: Default::default(),
             tracking: Default::default(),
             upstream,
-            script_thread: script_thread::ScriptThread::new(scripting.run.clone()),
+            script_thread: Default::default(),
             scripting,
             output_limits,
             started_ms: crate::util::now_ms(),
@@ -765,6 +765,24 @@ impl Drop for ServerHandle {
     }
 }
 
+/// The runtime cachet's binary (and `BackgroundServer`) serves on: a
+/// multi-thread runtime even for one worker, so that a script past
+/// busy-reply-threshold can hand its worker over (see
+/// `scripting::run_state`); workers with room for the script codecs'
+/// recursion; and, built with `--cfg tokio_unstable` (`.cargo/config.toml`),
+/// no LIFO slot, so that tasks woken together run in the order they were
+/// woken, the order their requests arrived in.
+pub fn runtime_builder(workers: usize) -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .worker_threads(workers)
+        .thread_stack_size(crate::WORKER_STACK)
+        .enable_all();
+    #[cfg(tokio_unstable)]
+    builder.disable_lifo_slot();
+    builder
+}
+
 /// A server on a runtime of its own, for users whose tests are not async.
 pub struct BackgroundServer {
     shared: Arc<Shared>,
@@ -774,10 +792,7 @@ pub struct BackgroundServer {
 impl BackgroundServer {
     /// Starts a server on a dedicated thread with its own runtime; returns once it is listening.
     pub fn start(config: Config) -> io::Result<BackgroundServer> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
+        let runtime = runtime_builder(2).build()?;
         let server = runtime.block_on(Server::bind(config))?;
         let shared = server.shared();
         let thread = std::thread::Builder::new()

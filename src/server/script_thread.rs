@@ -7,15 +7,15 @@
 //! is what lets them be told BUSY. One thread, not the blocking pool:
 //! scripts run one at a time anyway, and back-to-back jobs on one thread
 //! hand no lock between threads. Jobs run in rounds: every job queued when
-//! one ends runs before the answers go out and the waiting connections are
-//! told the script gate is free, so a round costs the runtime one wake-up
-//! however many connections it serves. What it must not touch: shards,
-//! clients, the Lua state; the job does.
+//! one ends runs before the answers go out, so a round costs the runtime
+//! one wake-up however many connections it serves. Used only where the
+//! runtime cannot hand a worker's thread over (a current-thread runtime,
+//! as when cachet is embedded in a test); see `scripting::run_state`.
+//! What it must not touch: shards, clients, the Lua state; the job does.
 
-use crate::scripting::run_state::RunState;
 use parking_lot::Mutex;
 use std::cell::RefCell;
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 
 /// A queued job: runs, and returns the delivery of its answer.
 type Job = Box<dyn FnOnce() -> Answer + Send>;
@@ -24,20 +24,12 @@ type Answer = Box<dyn FnOnce() + Send>;
 /// At most this many queued jobs run before their answers go out.
 const MAX_JOBS_PER_ROUND: usize = 64;
 
+#[derive(Default)]
 pub struct ScriptThread {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    /// Told when a round of jobs has ended (and let the script gate go).
-    run: Arc<RunState>,
 }
 
 impl ScriptThread {
-    pub fn new(run: Arc<RunState>) -> ScriptThread {
-        ScriptThread {
-            jobs: Mutex::new(None),
-            run,
-        }
-    }
-
     /// Queues `job`; the receiver gets its result, or an error if the job
     /// panicked or the thread could not start.
     pub fn run<R: Send + 'static>(
@@ -53,12 +45,12 @@ impl ScriptThread {
         });
         let mut jobs = self.jobs.lock();
         if jobs.is_none() {
-            *jobs = start(&self.run);
+            *jobs = start();
         }
         if let Some(sender) = jobs.as_ref() {
             if let Err(mpsc::SendError(job)) = sender.send(job) {
                 // The thread is gone: a new one takes this job.
-                *jobs = start(&self.run);
+                *jobs = start();
                 if let Some(sender) = jobs.as_ref() {
                     let _ = sender.send(job);
                 }
@@ -69,14 +61,13 @@ impl ScriptThread {
 }
 
 /// Starts the thread; it ends when the queue's sender is dropped.
-fn start(run: &Arc<RunState>) -> Option<mpsc::Sender<Job>> {
-    let run = run.clone();
+fn start() -> Option<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel::<Job>();
     let spawned = std::thread::Builder::new()
         .name("cachet-script".into())
         // Deep cjson/cmsgpack nesting recurses; unoptimized builds need room.
         .stack_size(64 << 20)
-        .spawn(move || run_jobs(receiver, &run));
+        .spawn(move || run_jobs(receiver));
     match spawned {
         Ok(_) => Some(sender),
         Err(error) => {
@@ -103,9 +94,8 @@ pub fn deliver_answers() {
 
 /// Runs the queue's jobs until its sender is dropped: every job queued
 /// meanwhile (up to `MAX_JOBS_PER_ROUND`) runs before the answers go out,
-/// so that a round of waiting connections costs the runtime one wake-up;
-/// then the connections waiting for the script gate are told it is free.
-fn run_jobs(receiver: mpsc::Receiver<Job>, run: &RunState) {
+/// so that a round of waiting connections costs the runtime one wake-up.
+fn run_jobs(receiver: mpsc::Receiver<Job>) {
     while let Ok(first) = receiver.recv() {
         let mut next = Some(first);
         let mut ran = 0;
@@ -120,6 +110,5 @@ fn run_jobs(receiver: mpsc::Receiver<Job>, run: &RunState) {
             }
         }
         deliver_answers();
-        run.round_ended();
     }
 }

@@ -386,6 +386,17 @@ async fn wait_for_busy(con: &mut redis::aio::MultiplexedConnection) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn script_kill_stops_a_busy_read_only_script() {
+    // Scripts run on the connection's worker, which hands itself over.
+    kill_stops_a_busy_read_only_script().await;
+}
+
+#[tokio::test]
+async fn script_kill_stops_a_busy_script_on_a_current_thread_runtime() {
+    // Embedded on a current-thread runtime, scripts run on the script thread.
+    kill_stops_a_busy_read_only_script().await;
+}
+
+async fn kill_stops_a_busy_read_only_script() {
     let server = TestServer::start().await;
     let mut con = server.conn().await;
     assert_eq!(

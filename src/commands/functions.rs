@@ -224,9 +224,10 @@ pub fn function_stats(ctx: &mut Ctx, _args: Args) -> CommandResult {
             reply.bulk_str("name");
             reply.bulk(running.name.as_bytes());
             reply.bulk_str("command");
-            reply.array_len(running.command.len());
-            for part in &running.command {
-                reply.bulk(part);
+            let command = running.command.args();
+            reply.array_len(command.len());
+            for i in 0..command.len() {
+                reply.bulk(command.get(i));
             }
             reply.bulk_str("duration_ms");
             reply.integer(running.started.elapsed().as_millis() as i64);

@@ -80,11 +80,11 @@ fn install_redis_library(lua: &Lua) -> mlua::Result<()> {
     Ok(())
 }
 
-/// A script's KEYS and ARGV.
-pub type KeysAndArgs = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+/// A script's KEYS and ARGV (borrowed from its command).
+pub type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
 
 /// The keys and arguments of EVAL or FCALL, checked as Redis checks them.
-pub fn keys_and_args(args: Args) -> Result<KeysAndArgs, CommandError> {
+pub fn keys_and_args(args: Args<'_>) -> Result<KeysAndArgs<'_>, CommandError> {
     let numkeys = super::parse_int(&args[2])?;
     if numkeys < 0 {
         return Err(CommandError::err("Number of keys can't be negative"));
@@ -95,10 +95,8 @@ pub fn keys_and_args(args: Args) -> Result<KeysAndArgs, CommandError> {
         ));
     }
     let numkeys = numkeys as usize;
-    let keys = (3..3 + numkeys).map(|i| args[i].to_vec()).collect();
-    let argv = (3 + numkeys..args.len())
-        .map(|i| args[i].to_vec())
-        .collect();
+    let keys = (3..3 + numkeys).map(|i| args.get(i)).collect();
+    let argv = (3 + numkeys..args.len()).map(|i| args.get(i)).collect();
     Ok((keys, argv))
 }
 
@@ -108,11 +106,11 @@ fn run(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> CommandResul
     let shared = ctx.shared;
     let outcome = shared.scripting.with_engine(|engine| {
         let sha = if by_sha {
-            String::from_utf8_lossy(&args[1]).to_ascii_lowercase()
+            script_name(args.get(1))
         } else {
-            engine.load(&args[1]).map_err(CommandError::Raw)?
+            std::borrow::Cow::Owned(engine.load(&args[1]).map_err(CommandError::Raw)?)
         };
-        let Some(script) = engine.scripts.get(&sha) else {
+        let Some(script) = engine.scripts.get(&*sha) else {
             return Err(CommandError::Raw(
                 "NOSCRIPT No matching script. Please use EVAL.".into(),
             ));
@@ -142,6 +140,17 @@ fn run(ctx: &mut Ctx, args: Args, by_sha: bool, read_only: bool) -> CommandResul
     }
 }
 
+/// EVALSHA's SHA1 as the script cache names it (lowercase), borrowed when
+/// it already is.
+fn script_name(sha: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(sha) {
+        Ok(text) if !text.bytes().any(|b| b.is_ascii_uppercase()) => {
+            std::borrow::Cow::Borrowed(text)
+        }
+        _ => std::borrow::Cow::Owned(String::from_utf8_lossy(sha).to_ascii_lowercase()),
+    }
+}
+
 /// Redis's checks of a script's flags before it runs (`flags` is None for
 /// a script without a shebang line, which Redis runs in compatibility mode).
 pub fn check_flags(ctx: &Ctx, flags: Option<u32>, read_only: bool) -> CommandResult {
@@ -167,8 +176,8 @@ pub struct Invocation<'a> {
     pub function: &'a mlua::Function,
     /// The script's SHA1 or the function's name, for errors and STATS.
     pub name: &'a str,
-    pub keys: Vec<Vec<u8>>,
-    pub argv: Vec<Vec<u8>>,
+    pub keys: Vec<&'a [u8]>,
+    pub argv: Vec<&'a [u8]>,
     pub read_only: bool,
     /// Deny-oom commands may run even when memory is full.
     pub allow_oom: bool,
@@ -187,7 +196,7 @@ pub fn execute(ctx: &mut Ctx, lua: &Lua, call: &Invocation, args: Args) -> Comma
         .load(std::sync::atomic::Ordering::Relaxed);
     run.begin(Running {
         name: call.name.to_string(),
-        command: (0..args.len()).map(|i| args[i].to_vec()).collect(),
+        command: args.to_owned(),
         started: std::time::Instant::now(),
         threshold: std::time::Duration::from_millis(threshold),
         is_function: call.is_function,
@@ -288,7 +297,7 @@ fn call_script(lua: &Lua, call: &Invocation) -> mlua::Result<(bool, Value)> {
 }
 
 /// Pushes `items` as a Lua array of strings.
-unsafe fn push_array(state: *mut ffi::lua_State, items: &[Vec<u8>]) {
+unsafe fn push_array(state: *mut ffi::lua_State, items: &[&[u8]]) {
     ffi::lua_createtable(state, items.len().min(1 << 16) as i32, 0);
     for (i, item) in items.iter().enumerate() {
         push_text(state, item);

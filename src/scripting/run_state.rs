@@ -37,7 +37,7 @@ pub const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 #[derive(Clone)]
 pub struct Running {
     pub name: String,
-    pub command: Vec<Vec<u8>>,
+    pub command: crate::protocol::OwnedArgs,
     pub started: Instant,
     pub threshold: Duration,
     pub is_function: bool,
@@ -294,7 +294,7 @@ mod tests {
     fn running(is_function: bool, threshold_ms: u64) -> Running {
         Running {
             name: "f".into(),
-            command: vec![b"fcall".to_vec()],
+            command: crate::protocol::OwnedArgs::from_slices([&b"fcall"[..]]),
             started: Instant::now(),
             threshold: Duration::from_millis(threshold_ms),
             is_function,

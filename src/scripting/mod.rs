@@ -96,6 +96,9 @@ fn install_hook(lua: &Lua, run: &Arc<RunState>, every_line: bool) -> mlua::Resul
     };
     let run = run.clone();
     lua.set_hook(triggers, move |lua, _| {
+        // On the script thread, scripts that ran before this long one have
+        // their replies sent (elsewhere there are none waiting).
+        crate::server::script_thread::deliver_answers();
         let loading_too_long = lua
             .app_data_ref::<functions::LoadDeadline>()
             .is_some_and(|deadline| std::time::Instant::now() >= deadline.0);

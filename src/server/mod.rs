@@ -602,12 +602,13 @@ impl Server {
         let mut connections = std::mem::take(&mut *shared.connections.lock());
         let deadline = tokio::time::sleep(Duration::from_secs(2));
         tokio::pin!(deadline);
-        loop {
+        // An empty set's `join_next` is ready at once: only the sets still
+        // holding tasks are waited on, or this would spin (and starve a
+        // current-thread runtime's connections).
+        while !tasks.is_empty() || !connections.is_empty() {
             tokio::select! {
-                next = tasks.join_next() => if next.is_none() && connections.is_empty() { break },
-                next = connections.join_next(), if !connections.is_empty() => {
-                    if next.is_none() && tasks.is_empty() { break }
-                }
+                _ = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = connections.join_next(), if !connections.is_empty() => {}
                 _ = &mut deadline => {
                     tasks.abort_all();
                     connections.abort_all();

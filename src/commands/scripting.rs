@@ -463,19 +463,15 @@ unsafe extern "C-unwind" fn raw_call(state: *mut ffi::lua_State) -> std::os::raw
             return Err("ERR Lua redis lib command arguments must be strings or integers");
         }
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call_command(site)));
-        ran.unwrap_or(Err("ERR the command failed inside the server"))
+        ran.unwrap_or(Err("ERR the command failed inside the server"))?;
+        let out = site
+            .out
+            .try_borrow()
+            .map_err(|_| "ERR cannot convert the command's reply")?;
+        convert::push_reply(state, &out).map_err(|_| "ERR cannot convert the command's reply")
     });
-    let pushed = match outcome {
-        None => Err("ERR redis.call is only available while a script runs"),
-        Some(Err(text)) => Err(text),
-        Some(Ok(())) => with_running_call(|site| match site.out.try_borrow() {
-            Ok(out) => convert::push_reply(state, &out)
-                .map_err(|_| "ERR cannot convert the command's reply"),
-            Err(_) => Err("ERR cannot convert the command's reply"),
-        })
-        .unwrap_or(Err("ERR cannot convert the command's reply")),
-    };
-    if let Err(text) = pushed {
+    let outcome = outcome.unwrap_or(Err("ERR redis.call is only available while a script runs"));
+    if let Err(text) = outcome {
         convert::push_error(state, text);
     }
     1

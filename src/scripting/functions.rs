@@ -331,14 +331,9 @@ fn parse_metadata(code: &[u8]) -> Result<Metadata, String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());
     }
-    let Some(end) = code.iter().position(|&c| c == b'\n') else {
+    let Some((words, end)) = super::first_line_words(code) else {
         return Err("Invalid library metadata".into());
     };
-    let words = crate::protocol::parser::split_args(&code[..end]).unwrap_or_default();
-    let words: Vec<String> = words
-        .iter()
-        .map(|w| String::from_utf8_lossy(w).into_owned())
-        .collect();
     let mut parts = words.iter();
     let Some(first) = parts.next() else {
         return Err("Invalid library metadata".into());

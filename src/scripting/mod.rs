@@ -244,20 +244,27 @@ impl Engine {
     }
 }
 
+/// The words of the first line of a script or library (a `#!` line), and
+/// where that line ends; None when there is no line end.
+pub(crate) fn first_line_words(code: &[u8]) -> Option<(Vec<String>, usize)> {
+    let end = code.iter().position(|&c| c == b'\n')?;
+    let words = crate::protocol::parser::split_args(&code[..end]).unwrap_or_default();
+    let words = words
+        .iter()
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    Some((words, end))
+}
+
 /// The flags of an EVAL script's `#!lua [flags=a,b]` first line, and where
 /// its code starts (at that line's newline, so line numbers stay).
 fn parse_shebang(body: &[u8]) -> Result<(Option<u32>, usize), String> {
     if !body.starts_with(b"#!") {
         return Ok((None, 0));
     }
-    let Some(end) = body.iter().position(|&c| c == b'\n') else {
+    let Some((words, end)) = first_line_words(body) else {
         return Err("ERR Invalid script shebang".into());
     };
-    let words = crate::protocol::parser::split_args(&body[..end]).unwrap_or_default();
-    let words: Vec<String> = words
-        .iter()
-        .map(|w| String::from_utf8_lossy(w).into_owned())
-        .collect();
     let mut parts = words.iter().map(String::as_str);
     match parts.next() {
         Some("#!lua") => {}

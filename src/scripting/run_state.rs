@@ -95,18 +95,16 @@ impl RunState {
     /// script holds the gate. Dropping it lets the gate go and wakes the
     /// clients waiting for it (also when a script panics).
     pub fn try_exclusive(&self) -> Option<Exclusive<'_>> {
-        let guard = self.gate.try_write()?;
-        self.exclusive_held.store(true, Ordering::Release);
-        Some(Exclusive {
-            state: self,
-            guard: Some(guard),
-        })
+        Some(self.hold_exclusive(self.gate.try_write()?))
     }
 
     /// `try_exclusive` for the script thread, which may wait for batches
     /// to let the gate go.
     pub fn exclusive(&self) -> Exclusive<'_> {
-        let guard = self.gate.write();
+        self.hold_exclusive(self.gate.write())
+    }
+
+    fn hold_exclusive<'a>(&'a self, guard: RwLockWriteGuard<'a, ()>) -> Exclusive<'a> {
         self.exclusive_held.store(true, Ordering::Release);
         Exclusive {
             state: self,

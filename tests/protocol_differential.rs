@@ -487,6 +487,10 @@ async fn tcl_regression_blocking_ops_and_pipelining() {
         proto.extend(resp(&[b"BLPOP", b"nolist", b"0"]));
         blocked.write_all(&proto).await.unwrap();
         let mut pusher = support::connect(addr).await;
+        // The pushes must find the first BLPOP blocked (in Redis, whose one
+        // thread reads the BLPOPs before it accepts the pusher, they
+        // always do; in cachet the two connections run concurrently).
+        wait_for_blocked_clients(&mut pusher, 1).await;
         let mut pushes = support::call(&mut pusher, &[b"rpush", b"nolist", b"a"]).await;
         pushes.extend(support::call(&mut pusher, &[b"rpush", b"nolist", b"a"]).await);
         let popped = support::read_exact_within(&mut blocked, 2 * 26, Duration::from_secs(5)).await;
@@ -511,6 +515,19 @@ async fn tcl_regression_blocking_ops_and_pipelining() {
         show(&from_cachet.0),
         show(&from_cachet.1)
     );
+}
+
+/// Polls INFO clients until it reports `count` blocked clients (10 s at most).
+async fn wait_for_blocked_clients(conn: &mut tokio::net::TcpStream, count: usize) {
+    let wanted = format!("blocked_clients:{count}\r\n");
+    for _ in 0..1000 {
+        let info = support::call(conn, &[b"INFO", b"clients"]).await;
+        if String::from_utf8_lossy(&info).contains(&wanted) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never saw {wanted:?}");
 }
 
 // ===========================================================================

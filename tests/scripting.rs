@@ -150,6 +150,101 @@ async fn queue_move_is_atomic() {
     server.stop().await;
 }
 
+/// A script takes the shards it touches as it goes: keys in many shards,
+/// then commands that see the whole keyspace (KEYS, DBSIZE, SCAN) after
+/// some shards are held, and a pipeline of scripts on one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_see_the_whole_keyspace() {
+    let server = TestServer::start().await;
+    let mut con = server.conn().await;
+    let mut mset = vec!["MSET".to_string()];
+    for i in 0..100 {
+        mset.push(format!("k{i}"));
+        mset.push(i.to_string());
+    }
+    let mset: Vec<&str> = mset.iter().map(String::as_str).collect();
+    let _: () = query(&mut con, &mset).await;
+    let script = r#"
+local sum = 0
+for i = 0, 99 do sum = sum + tonumber(redis.call('GET', 'k' .. i)) end
+redis.call('SET', 'after', sum)
+local keys = #redis.call('KEYS', '*')
+local size = redis.call('DBSIZE')
+local scanned = #redis.call('SCAN', '0', 'COUNT', '1000')[2]
+redis.call('DEL', 'k7')
+return {sum, keys, size, scanned, redis.call('DBSIZE')}
+"#;
+    let seen: Vec<i64> = query(&mut con, &["EVAL", script, "0"]).await;
+    assert_eq!(seen, [4950, 101, 101, 101, 100]);
+    let after: i64 = query(&mut con, &["GET", "after"]).await;
+    assert_eq!(after, 4950);
+
+    let sha: String = query(
+        &mut con,
+        &["SCRIPT", "LOAD", "return redis.call('INCR', KEYS[1])"],
+    )
+    .await;
+    let mut pipe = redis::pipe();
+    for _ in 0..50 {
+        pipe.cmd("EVALSHA").arg(&sha).arg(1).arg("counter");
+    }
+    pipe.cmd("GET").arg("counter");
+    let mut counts: Vec<i64> = pipe.query_async(&mut con).await.expect("pipeline");
+    let last = counts.pop();
+    assert_eq!(counts, (1..=50).collect::<Vec<i64>>());
+    assert_eq!(last, Some(50));
+    server.stop().await;
+}
+
+/// Keys in every shard written together by one client (MSET) and read by
+/// scripts from another, in changing orders: a script sees all of one MSET
+/// or none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_never_sees_half_of_a_multi_key_write() {
+    let server = TestServer::start().await;
+    let mut writer_con = server.conn().await;
+    let keys: Vec<String> = (0..32).map(|i| format!("s{i}")).collect();
+    let writer_keys = keys.clone();
+    let writer = tokio::spawn(async move {
+        for round in 0..300 {
+            let mut args = vec!["MSET".to_string()];
+            for key in &writer_keys {
+                args.push(key.clone());
+                args.push(round.to_string());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _: () = query(&mut writer_con, &args).await;
+        }
+    });
+    let script = r#"
+local first = redis.call('GET', KEYS[1])
+for i = 2, #KEYS do
+    if redis.call('GET', KEYS[i]) ~= first then return 0 end
+end
+return 1
+"#;
+    let mut reader = server.conn().await;
+    for round in 0..300 {
+        let mut args = vec![
+            "EVAL".to_string(),
+            script.to_string(),
+            keys.len().to_string(),
+        ];
+        // Forward on even rounds, backward on odd ones.
+        let ordered: Vec<&String> = if round % 2 == 0 {
+            keys.iter().collect()
+        } else {
+            keys.iter().rev().collect()
+        };
+        args.extend(ordered.into_iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let consistent: i64 = query(&mut reader, &args).await;
+        assert_eq!(consistent, 1, "round {round}");
+    }
+    writer.await.expect("writer");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversions_follow_redis() {
     let server = TestServer::start().await;

@@ -297,6 +297,11 @@ fn dispatch_command(
     }
     let mut locked = match spec.lock {
         LockMode::Nothing => shared.keyspace.lock_nothing(),
+        // A script holds the script gate for writing: it takes the shards
+        // it touches as it goes (see `Keyspace::lock_on_demand`).
+        LockMode::All if client.script_admitted && spec.has(table::flags::RUNS_SCRIPT) => {
+            shared.keyspace.lock_on_demand()
+        }
         LockMode::All => shared.keyspace.lock_all(),
         LockMode::Keys => match shared.commands.single_key(index) {
             Some(position) => shared.keyspace.lock_one(args.get(position)),

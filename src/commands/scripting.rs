@@ -1,8 +1,10 @@
 //! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT LOAD / EXISTS / FLUSH.
 //!
-//! EVAL holds every shard (the table's `lock_all`), so a script is atomic
-//! for every other client. `redis.call` runs each command through
-//! `run_locked` on those shards, with the EVAL's client, so commands a
+//! A script runs holding the script gate, so no other client's command
+//! runs meanwhile, and each shard it touches stays locked to its end
+//! (`Keyspace::lock_on_demand`; inside EXEC it runs on EXEC's lock of every
+//! shard). `redis.call` runs each command through `run_locked` on those
+//! shards, with the EVAL's client, so commands a
 //! script calls count in commandstats and notify as usual; blocking
 //! commands behave as inside MULTI (they do not block).
 
@@ -11,7 +13,7 @@ use super::Ctx;
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::{Args, OwnedArgs, Protocol, ReplyWriter};
 use crate::scripting::functions::{ALLOW_OOM, NO_WRITES};
-use crate::scripting::run_state::{RunState, Running};
+use crate::scripting::run_state::{RunState, Start};
 use crate::scripting::{convert, sandbox};
 use mlua::{ffi, Lua, Value};
 use std::cell::{Cell, RefCell};
@@ -194,10 +196,9 @@ pub fn execute(ctx: &mut Ctx, lua: &Lua, call: &Invocation, args: Args) -> Comma
         .hot
         .busy_reply_threshold_ms
         .load(std::sync::atomic::Ordering::Relaxed);
-    run.begin(Running {
-        name: call.name.to_string(),
-        command: args.to_owned(),
-        started: std::time::Instant::now(),
+    run.begin(Start {
+        name: call.name,
+        command: args,
         threshold: std::time::Duration::from_millis(threshold),
         is_function: call.is_function,
     });
@@ -565,6 +566,9 @@ fn call_command(site: &CallSite) -> Result<(), &'static str> {
         .map_err(|_| "ERR script call reentered")?;
     out.clear();
     let mut writer = ReplyWriter::new(&mut out, protocol);
+    if spec.lock == super::table::LockMode::All {
+        ctx.keys.locked.hold_every_shard();
+    }
     let now = ctx.keys.now_ms;
     let client_protocol = ctx.client.protocol;
     ctx.client.protocol = protocol;

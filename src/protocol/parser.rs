@@ -131,6 +131,11 @@ impl OwnedArgs {
     }
 
     /// Empties it, keeping its buffers for the next command.
+    /// Bytes the arguments' buffer can hold without growing.
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
+    }
+
     pub fn clear(&mut self) {
         self.data.clear();
         self.spans.clear();

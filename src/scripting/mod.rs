@@ -44,7 +44,8 @@ pub struct Script {
 /// The interpreter and what it has compiled.
 pub struct Engine {
     pub lua: Lua,
-    pub scripts: HashMap<String, Script>,
+    /// By SHA1 (hex), hashed with foldhash (SipHash showed in profiles).
+    pub scripts: HashMap<String, Script, foldhash::fast::RandomState>,
 }
 
 /// The scripting state of one server.
@@ -133,7 +134,7 @@ impl Scripting {
             let lua = new_interpreter(&self.run).map_err(|e| e.to_string())?;
             *guard = Some(Engine {
                 lua,
-                scripts: HashMap::new(),
+                scripts: HashMap::default(),
             });
         }
         match guard.as_mut() {

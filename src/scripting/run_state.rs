@@ -43,6 +43,14 @@ pub struct Running {
     pub is_function: bool,
 }
 
+/// A script about to start, for `RunState::begin`.
+pub struct Start<'a> {
+    pub name: &'a str,
+    pub command: crate::protocol::Args<'a>,
+    pub threshold: Duration,
+    pub is_function: bool,
+}
+
 /// What a client batch (or a background sweep) may do now.
 pub enum Admission<'a> {
     /// No script runs; hold this while touching shards.
@@ -112,26 +120,61 @@ impl RunState {
         }
     }
 
+    /// Holds the gate for reading, waiting (blocking the thread) while a
+    /// script holds it: for the few paths outside a batch that lock several
+    /// shards at once, since a script takes its shards out of index order
+    /// (`Keyspace::lock_on_demand`). Recursive: a batch may already hold it.
+    pub fn hold_blocking(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read_recursive()
+    }
+
     /// Whether a script holds the gate (when `try_exclusive` fails without
     /// one, batches on other workers hold it for a moment).
     pub fn script_holds_gate(&self) -> bool {
         self.exclusive_held.load(Ordering::Acquire)
     }
 
-    /// A script starts (its thread holds the gate and every shard).
-    pub fn begin(&self, running: Running) {
+    /// A script starts (its thread holds the gate). The record of the
+    /// last script is reused: a pipeline of scripts allocates nothing here.
+    pub fn begin(&self, start: Start) {
         self.kill_requested.store(false, Ordering::Release);
         self.wrote.store(false, Ordering::Release);
         self.busy.store(false, Ordering::Release);
-        *self.current.lock() = Some(running);
+        let mut current = self.current.lock();
+        let started = Instant::now();
+        let running = current.get_or_insert_with(|| Running {
+            name: String::new(),
+            command: crate::protocol::OwnedArgs::default(),
+            started,
+            threshold: start.threshold,
+            is_function: start.is_function,
+        });
+        running.name.clear();
+        running.name.push_str(start.name);
+        running.command.clear();
+        for arg in start.command.iter() {
+            running.command.push(arg);
+        }
+        running.started = started;
+        running.threshold = start.threshold;
+        running.is_function = start.is_function;
+        drop(current);
         self.running.store(true, Ordering::Release);
     }
 
-    /// The script ended, however it ended.
+    /// The script ended, however it ended. Its record stays for the next
+    /// one to reuse, unless it holds a big command (an EVAL's long body).
     pub fn end(&self) {
+        const KEEP_BYTES: usize = 64 * 1024;
         self.running.store(false, Ordering::Release);
         self.busy.store(false, Ordering::Release);
-        *self.current.lock() = None;
+        let mut current = self.current.lock();
+        if current
+            .as_ref()
+            .is_some_and(|r| r.command.capacity() > KEEP_BYTES)
+        {
+            *current = None;
+        }
     }
 
     pub fn is_busy(&self) -> bool {
@@ -170,6 +213,11 @@ impl RunState {
     }
 
     fn past_threshold(&self) -> bool {
+        // The record outlives its script (`end` keeps it for reuse), and
+        // the hook also runs while FUNCTION LOAD runs a library's code.
+        if !self.running.load(Ordering::Acquire) {
+            return false;
+        }
         self.current
             .lock()
             .as_ref()
@@ -289,11 +337,14 @@ fn hand_off_runtime(wake_waiters: impl FnOnce()) {
 mod tests {
     use super::*;
 
-    fn running(is_function: bool, threshold_ms: u64) -> Running {
-        Running {
-            name: "f".into(),
-            command: crate::protocol::OwnedArgs::from_slices([&b"fcall"[..]]),
-            started: Instant::now(),
+    fn running(
+        command: &crate::protocol::OwnedArgs,
+        is_function: bool,
+        threshold_ms: u64,
+    ) -> Start<'_> {
+        Start {
+            name: "f",
+            command: command.args(),
             threshold: Duration::from_millis(threshold_ms),
             is_function,
         }
@@ -302,29 +353,34 @@ mod tests {
     #[test]
     fn kill_answers_as_redis() {
         let state = RunState::default();
+        let command = crate::protocol::OwnedArgs::from_slices([&b"fcall"[..]]);
         assert_eq!(state.request_kill(false), Err(NOT_BUSY));
-        state.begin(running(false, 0));
+        state.begin(running(&command, false, 0));
         assert_eq!(state.request_kill(true), Err(BUSY_SCRIPT));
         assert_eq!(state.request_kill(false), Ok(()));
         assert!(state.check_from_hook());
         state.end();
-        state.begin(running(true, 0));
+        state.begin(running(&command, true, 0));
         state.note_write();
         assert_eq!(state.request_kill(true), Err(UNKILLABLE));
         state.end();
         assert!(state.running().is_none());
+        // An ended script's record (kept for reuse) never turns busy.
+        assert!(!state.check_from_hook());
+        assert!(!state.is_busy());
     }
 
     #[test]
     fn admission_follows_the_gate_and_the_threshold() {
         let state = RunState::default();
+        let command = crate::protocol::OwnedArgs::from_slices([&b"fcall"[..]]);
         assert!(matches!(state.admit(), Admission::Open(_)));
         let exclusive = state.try_exclusive().expect("free");
-        state.begin(running(false, 60_000));
+        state.begin(running(&command, false, 60_000));
         assert!(matches!(state.admit(), Admission::Wait));
         assert!(!state.check_from_hook());
         state.end();
-        state.begin(running(false, 0));
+        state.begin(running(&command, false, 0));
         state.check_from_hook();
         assert!(matches!(state.admit(), Admission::Busy));
         state.end();

@@ -99,6 +99,9 @@ pub struct Client {
     pub script_request: Option<crate::protocol::OwnedArgs>,
     /// Set while the connection holds the gate: the script runs now.
     pub script_admitted: bool,
+    /// Commands run from the input read last (the connection defers the
+    /// write of a pipeline's replies; see `connection::run`).
+    pub batch_commands: usize,
     /// The server was out of memory when this command was dispatched
     /// (scripts refuse to start, or to call deny-oom commands, by it).
     pub out_of_memory: bool,
@@ -138,6 +141,7 @@ impl Client {
             in_script: false,
             script_request: None,
             script_admitted: false,
+            batch_commands: 0,
             out_of_memory: false,
             upstream_command: None,
         }

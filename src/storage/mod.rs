@@ -30,7 +30,10 @@
 //! Locking. The dispatcher locks what a command needs before it runs
 //! (`Keyspace::lock_keys` for the command's keys, `lock_all` for commands
 //! that see the whole keyspace and for EXEC), and the handler works on the
-//! resulting `Locked` view; handlers never lock anything themselves.
+//! resulting `Locked` view; handlers never lock anything themselves. A
+//! script is the exception: it holds the script gate, so nothing else runs,
+//! and its `Locked` takes each shard the first time one of its commands
+//! asks for it (`lock_on_demand`), keeping it to the end.
 //!
 //! This module owns keys, values and deadlines. It knows nothing of clients,
 //! the protocol or commands.
@@ -552,6 +555,9 @@ enum Held<'a> {
     One(usize, MutexGuard<'a, Shard>),
     Many(Vec<(usize, MutexGuard<'a, Shard>)>),
     All(Vec<MutexGuard<'a, Shard>>),
+    /// Each shard locked the first time it is asked for, and held from then
+    /// on (see `Keyspace::lock_on_demand`).
+    OnDemand(&'a Keyspace, Vec<(usize, MutexGuard<'a, Shard>)>),
 }
 
 impl Keyspace {
@@ -687,6 +693,21 @@ impl Keyspace {
         }
     }
 
+    /// Locks each shard the first time a command asks for it and holds it
+    /// until the `Locked` drops: a script holds what it touched, as atomic
+    /// as `lock_all` without taking 32 locks for a script that touches one
+    /// key. Shards are taken out of index order, so this is only for a
+    /// script that holds the script gate for writing: no batch of client
+    /// commands and no sweep runs then, and the paths outside the gate that
+    /// lock shards take one at a time (or the gate first, as
+    /// `upstream::fill::drop_all_copies` does), so none can hold a shard
+    /// while waiting for another.
+    pub fn lock_on_demand(&self) -> Locked<'_> {
+        Locked {
+            held: Held::OnDemand(self, Vec::with_capacity(4)),
+        }
+    }
+
     /// Runs one round of active expiry over every shard. Each shard is held
     /// for at most `budget` removals at a time, so clients are never stalled
     /// behind a long sweep. Returns the number of keys removed.
@@ -774,8 +795,38 @@ impl<'a> Locked<'a> {
                 None => panic!("shard {index} not locked"),
             },
             Held::All(guards) => &mut guards[index],
+            Held::OnDemand(keyspace, guards) => {
+                let position = match guards.iter().position(|(i, _)| *i == index) {
+                    Some(position) => position,
+                    None => {
+                        guards.push((index, keyspace.shards[index].0.lock()));
+                        guards.len() - 1
+                    }
+                };
+                &mut guards[position].1
+            }
             _ => panic!("shard {index} not locked"),
         }
+    }
+
+    /// Makes an on-demand hold (`Keyspace::lock_on_demand`) hold every
+    /// shard, in index order, for a command that sees the whole keyspace.
+    /// Other holds are left as they are.
+    pub fn hold_every_shard(&mut self) {
+        let Held::OnDemand(keyspace, guards) = &mut self.held else {
+            return;
+        };
+        let keyspace: &Keyspace = keyspace;
+        let mut slots: Vec<Option<MutexGuard<Shard>>> = (0..SHARD_COUNT).map(|_| None).collect();
+        for (index, guard) in guards.drain(..) {
+            slots[index] = Some(guard);
+        }
+        let all = slots
+            .into_iter()
+            .enumerate()
+            .map(|(index, slot)| slot.unwrap_or_else(|| keyspace.shards[index].0.lock()))
+            .collect();
+        self.held = Held::All(all);
     }
 
     /// The held shard with this index, for reading.
@@ -787,6 +838,10 @@ impl<'a> Locked<'a> {
                 None => panic!("shard {index} not locked"),
             },
             Held::All(guards) => &guards[index],
+            Held::OnDemand(_, guards) => match guards.iter().find(|(i, _)| *i == index) {
+                Some((_, guard)) => guard,
+                None => panic!("shard {index} not locked"),
+            },
             _ => panic!("shard {index} not locked"),
         }
     }
@@ -815,6 +870,7 @@ impl<'a> Locked<'a> {
             Held::One(_, g) => vec![&mut **g],
             Held::Many(gs) => gs.iter_mut().map(|(_, g)| &mut **g).collect(),
             Held::All(gs) => gs.iter_mut().map(|g| &mut **g).collect(),
+            Held::OnDemand(_, gs) => gs.iter_mut().map(|(_, g)| &mut **g).collect(),
         }
     }
 }

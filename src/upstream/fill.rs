@@ -440,6 +440,8 @@ pub fn drop_all_copies(shared: &Shared) {
     for slot in slots.values() {
         slot.voided.store(true, Ordering::Release);
     }
+    // Several shards at once: not while a script holds some of them.
+    let _gate = shared.scripting.run.hold_blocking();
     let mut locked = shared.keyspace.lock_all();
     let mut shards = locked.shards_mut();
     for shard in shards.iter_mut() {

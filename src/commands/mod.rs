@@ -297,12 +297,10 @@ fn dispatch_command(
     }
     let mut locked = match spec.lock {
         LockMode::Nothing => shared.keyspace.lock_nothing(),
-        // A script holds the script gate for writing: it takes the shards
-        // it touches as it goes (see `Keyspace::lock_on_demand`).
-        LockMode::All if client.script_admitted && spec.has(table::flags::RUNS_SCRIPT) => {
-            shared.keyspace.lock_on_demand()
-        }
         LockMode::All => shared.keyspace.lock_all(),
+        // Only a script gets here, holding the script gate (it was deferred
+        // above until it did).
+        LockMode::AsTouched => shared.keyspace.lock_on_demand(),
         LockMode::Keys => match shared.commands.single_key(index) {
             Some(position) => shared.keyspace.lock_one(args.get(position)),
             // Keys the specs cannot find (a bad numkeys) are not locked: the

@@ -163,6 +163,10 @@ pub enum LockMode {
     Keys,
     /// Every shard (commands that see the whole keyspace, and EXEC).
     All,
+    /// Each shard the command touches, from the first touch to its end:
+    /// scripts, which run alone under the script gate
+    /// (`Keyspace::lock_on_demand`).
+    AsTouched,
 }
 
 /// Where a key spec starts looking for keys.
@@ -412,6 +416,12 @@ impl CommandSpec {
     /// The command sees the whole keyspace: every shard is locked.
     const fn lock_all(mut self) -> Self {
         self.lock = LockMode::All;
+        self
+    }
+
+    /// A script: it locks what its commands touch, as they touch it.
+    const fn lock_as_touched(mut self) -> Self {
+        self.lock = LockMode::AsTouched;
         self
     }
 
@@ -1493,35 +1503,35 @@ pub static COMMANDS: &[CommandSpec] = &[
         .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))
             .noted("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")])
         .acl(ACL_SCRIPTING)
-        .lock_all(),
+        .lock_as_touched(),
     cmd("evalsha", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT, scripting::evalsha)
         .doc(SCRIPTING, "2.6.0", "Depends on the script that is executed.", "Execute a Lua script server side")
         .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))])
         .acl(ACL_SCRIPTING)
-        .lock_all(),
+        .lock_as_touched(),
     cmd("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT | READONLY, scripting::eval_ro)
         .doc(SCRIPTING, "7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side")
         .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))
             .noted("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")])
         .acl(ACL_SCRIPTING)
-        .lock_all(),
+        .lock_as_touched(),
     cmd("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT | READONLY, scripting::evalsha_ro)
         .doc(SCRIPTING, "7.0.0", "Depends on the script that is executed.", "Execute a read-only Lua script server side")
         .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))])
         .acl(ACL_SCRIPTING)
-        .lock_all(),
+        .lock_as_touched(),
     cmd("fcall", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT, functions::fcall)
         .doc(SCRIPTING, "7.0.0", "Depends on the function that is executed.", "Invoke a function")
         .keys(&[key(RW | ACCESS | UPDATE, at(2), keynum(0, 1, 1))
             .noted("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")])
         .acl(ACL_SCRIPTING)
-        .lock_all(),
+        .lock_as_touched(),
     cmd("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | RUNS_SCRIPT | READONLY, functions::fcall_ro)
         .doc(SCRIPTING, "7.0.0", "Depends on the function that is executed.", "Invoke a read-only function")
         .keys(&[key(RO | ACCESS, at(2), keynum(0, 1, 1))
             .noted("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")])
         .acl(ACL_SCRIPTING)
-        .lock_all(),
+        .lock_as_touched(),
     cmd("script", -2, 0, server::container_without_subcommand)
         .doc(SCRIPTING, "2.6.0", "Depends on subcommand.", "A container for Lua scripts management commands")
         .subcommands(SCRIPT_SUBCOMMANDS),

@@ -130,12 +130,12 @@ impl OwnedArgs {
         });
     }
 
-    /// Empties it, keeping its buffers for the next command.
     /// Bytes the arguments' buffer can hold without growing.
     pub fn capacity(&self) -> usize {
         self.data.capacity()
     }
 
+    /// Empties it, keeping its buffers for the next command.
     pub fn clear(&mut self) {
         self.data.clear();
         self.spans.clear();

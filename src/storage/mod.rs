@@ -833,15 +833,13 @@ impl<'a> Locked<'a> {
     pub fn shard_ref(&self, index: usize) -> &Shard {
         match &self.held {
             Held::One(i, guard) if *i == index => guard,
-            Held::Many(guards) => match guards.iter().find(|(i, _)| *i == index) {
-                Some((_, guard)) => guard,
-                None => panic!("shard {index} not locked"),
-            },
+            Held::Many(guards) | Held::OnDemand(_, guards) => {
+                match guards.iter().find(|(i, _)| *i == index) {
+                    Some((_, guard)) => guard,
+                    None => panic!("shard {index} not locked"),
+                }
+            }
             Held::All(guards) => &guards[index],
-            Held::OnDemand(_, guards) => match guards.iter().find(|(i, _)| *i == index) {
-                Some((_, guard)) => guard,
-                None => panic!("shard {index} not locked"),
-            },
             _ => panic!("shard {index} not locked"),
         }
     }
@@ -868,9 +866,10 @@ impl<'a> Locked<'a> {
         match &mut self.held {
             Held::Nothing => Vec::new(),
             Held::One(_, g) => vec![&mut **g],
-            Held::Many(gs) => gs.iter_mut().map(|(_, g)| &mut **g).collect(),
+            Held::Many(gs) | Held::OnDemand(_, gs) => {
+                gs.iter_mut().map(|(_, g)| &mut **g).collect()
+            }
             Held::All(gs) => gs.iter_mut().map(|g| &mut **g).collect(),
-            Held::OnDemand(_, gs) => gs.iter_mut().map(|(_, g)| &mut **g).collect(),
         }
     }
 }

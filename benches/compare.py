@@ -19,8 +19,11 @@ both servers in each round, cachet first in odd rounds and redis first in even
 rounds, so slow drift and noise hit both sides.  The table reports the median
 ops/s over the rounds, the median over rounds of cachet's ops/s divided by
 redis's in the same round (the two runs of a round are back to back), each
-side's min/max, and the server CPU time each spent per request (from
-/proc/<pid>/stat), which the noise of a shared machine barely moves.
+side's min/max, the server CPU time each spent per request (from
+/proc/<pid>/stat), which the noise of a shared machine barely moves, and how
+often per request each server's threads went to sleep (voluntary context
+switches, /proc/<pid>/task/*/status): a request that finds the server
+asleep costs the client a wake-up.
 
 Exit status: 0 when every run completed (whatever the ratios: this measures, it
 does not assert); 1 when a redis-benchmark run failed, timed out, reported an
@@ -191,6 +194,23 @@ class Server:
         except (OSError, ValueError, IndexError):
             return None
 
+    def sleeps(self):
+        """Times the server's threads went to sleep (voluntary context
+        switches, summed over its threads), or None if unreadable."""
+        if self.proc is None:
+            return None
+        total = 0
+        try:
+            task_dir = "/proc/%d/task" % self.proc.pid
+            for tid in os.listdir(task_dir):
+                with open(os.path.join(task_dir, tid, "status")) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return total
+
     def log_tail(self, n=20):
         try:
             with open(self.logpath, "rb") as f:
@@ -287,9 +307,9 @@ def benchmark_command(server, test, pipeline, opts, requests):
 def run_benchmark(server, test, pipeline, opts, requests):
     cmd = benchmark_command(server, test, pipeline, opts, requests)
     desc = " ".join(shlex.quote(c) for c in cmd)
-    cpu_before = server.cpu_seconds()
+    cpu_before, sleeps_before = server.cpu_seconds(), server.sleeps()
     rc, out, err = run_watched(pinned(cmd, "client"), server, opts.timeout)
-    cpu_after = server.cpu_seconds()
+    cpu_after, sleeps_after = server.cpu_seconds(), server.sleeps()
     errs = error_lines(out + "\n" + err)
     if rc != 0 or errs:
         raise BenchError("rc=%d: %s\n  %s" % (rc, desc, "\n  ".join(
@@ -305,10 +325,14 @@ def run_benchmark(server, test, pipeline, opts, requests):
         raise BenchError("no rps in output: %s\n%s" % (desc, out[-500:]))
     # Server CPU per request over the whole invocation (some tests, such as
     # LRANGE_*, run a fill test first: the figure covers both).
-    cpu_us = None
+    # Likewise the times the server slept per request: a request that finds
+    # it asleep costs the client a wake-up.
+    cpu_us = sleeps = None
     if cpu_before is not None and cpu_after is not None:
         cpu_us = (cpu_after - cpu_before) * 1e6 / (requests * len(rows))
-    return rows, cpu_us
+    if sleeps_before is not None and sleeps_after is not None:
+        sleeps = (sleeps_after - sleeps_before) / (requests * len(rows))
+    return rows, cpu_us, sleeps
 
 
 def redis_version():
@@ -342,7 +366,8 @@ def fmt_ops(v):
 
 def build_table(results, order):
     header = ["test", "P", "cachet ops/s", "redis ops/s", "ratio (median of rounds)",
-              "cachet min..max", "redis min..max", "server CPU us/req cachet", "redis"]
+              "cachet min..max", "redis min..max", "server CPU us/req cachet", "redis",
+              "server sleeps/req cachet", "redis"]
     rows = []
     for key in order:
         pipeline, test = key
@@ -358,11 +383,15 @@ def build_table(results, order):
         ratio = "%.2f" % statistics.median(paired) if paired else "-"
         cc = results[key]["cachet cpu"]
         rc = results[key]["redis cpu"]
+        cs = results[key]["cachet sleeps"]
+        rs = results[key]["redis sleeps"]
         rows.append([test, str(pipeline), fmt_ops(cm), fmt_ops(rm), ratio,
                      "%s..%s" % (fmt_ops(min(c)), fmt_ops(max(c))) if c else "-",
                      "%s..%s" % (fmt_ops(min(r)), fmt_ops(max(r))) if r else "-",
                      "%.2f" % statistics.median(cc) if cc else "-",
-                     "%.2f" % statistics.median(rc) if rc else "-"])
+                     "%.2f" % statistics.median(rc) if rc else "-",
+                     "%.3f" % statistics.median(cs) if cs else "-",
+                     "%.3f" % statistics.median(rs) if rs else "-"])
     return header, rows
 
 
@@ -421,7 +450,7 @@ def compare(opts, cachet, redis):
                 break
             n = requests_for(opts, pipeline, test)
             try:
-                rows, cpu_us = run_benchmark(s, test, pipeline, opts, n)
+                rows, cpu_us, sleeps = run_benchmark(s, test, pipeline, opts, n)
             except BenchError as e:
                 failures += 1
                 log("FAILED (%s, round %d): %s" % (s.name, rnd, e))
@@ -434,12 +463,15 @@ def compare(opts, cachet, redis):
                 key = (pipeline, name)
                 if key not in results:
                     results[key] = {"cachet": [], "redis": [], "cachet cpu": [], "redis cpu": [],
+                                    "cachet sleeps": [], "redis sleeps": [],
                                     "cachet by round": {}, "redis by round": {}}
                     order.append(key)
                 results[key][s.name].append(rps)
                 results[key][s.name + " by round"][rnd] = rps
                 if cpu_us is not None:
                     results[key][s.name + " cpu"].append(cpu_us)
+                if sleeps is not None:
+                    results[key][s.name + " sleeps"].append(sleeps)
                 log("round %d/%d  P=%-3d %-16s %-6s %12s ops/s"
                     % (rnd, opts.rounds, pipeline, name, s.name, fmt_ops(rps)))
     elapsed = time.monotonic() - started

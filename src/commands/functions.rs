@@ -230,7 +230,7 @@ pub fn function_stats(ctx: &mut Ctx, _args: Args) -> CommandResult {
                 reply.bulk(command.get(i));
             }
             reply.bulk_str("duration_ms");
-            reply.integer(running.started.elapsed().as_millis() as i64);
+            reply.integer(running.elapsed().as_millis() as i64);
         }
         None => reply.null(),
     }

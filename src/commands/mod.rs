@@ -287,7 +287,9 @@ fn dispatch_command(
         if !client.script_admitted {
             // The connection runs it once it holds the script gate, outside
             // this batch's hold of it.
-            client.script_request = Some(args.to_owned());
+            let mut request = std::mem::take(&mut client.spare_script_args);
+            request.copy_from(args);
+            client.script_request = Some(request);
             return Some(index);
         }
         if shared.monitor.active() {

@@ -8,7 +8,7 @@
 //! script calls count in commandstats and notify as usual; blocking
 //! commands behave as inside MULTI (they do not block).
 
-use super::table::flags;
+use super::table::{flags, LookupCache};
 use super::Ctx;
 use crate::errors::{CommandError, CommandResult};
 use crate::protocol::{Args, OwnedArgs, Protocol, ReplyWriter};
@@ -83,7 +83,7 @@ fn install_redis_library(lua: &Lua) -> mlua::Result<()> {
 }
 
 /// A script's KEYS and ARGV (borrowed from its command).
-pub type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+pub type KeysAndArgs<'a> = (Args<'a>, Args<'a>);
 
 /// The keys and arguments of EVAL or FCALL, checked as Redis checks them.
 pub fn keys_and_args(args: Args<'_>) -> Result<KeysAndArgs<'_>, CommandError> {
@@ -97,9 +97,7 @@ pub fn keys_and_args(args: Args<'_>) -> Result<KeysAndArgs<'_>, CommandError> {
         ));
     }
     let numkeys = numkeys as usize;
-    let keys = (3..3 + numkeys).map(|i| args.get(i)).collect();
-    let argv = (3 + numkeys..args.len()).map(|i| args.get(i)).collect();
-    Ok((keys, argv))
+    Ok((args.slice(3, 3 + numkeys), args.from(3 + numkeys)))
 }
 
 /// Runs a script (given by body or by SHA1) with Redis's argument checks.
@@ -178,8 +176,8 @@ pub struct Invocation<'a> {
     pub function: &'a mlua::Function,
     /// The script's SHA1 or the function's name, for errors and STATS.
     pub name: &'a str,
-    pub keys: Vec<&'a [u8]>,
-    pub argv: Vec<&'a [u8]>,
+    pub keys: Args<'a>,
+    pub argv: Args<'a>,
     pub read_only: bool,
     /// Deny-oom commands may run even when memory is full.
     pub allow_oom: bool,
@@ -199,6 +197,7 @@ pub fn execute(ctx: &mut Ctx, lua: &Lua, call: &Invocation, args: Args) -> Comma
     run.begin(Start {
         name: call.name,
         command: args,
+        started: ctx.client.clock_mark,
         threshold: std::time::Duration::from_millis(threshold),
         is_function: call.is_function,
     });
@@ -240,6 +239,7 @@ fn execute_tracked(
     let was_denied = ctx.client.deny_blocking;
     ctx.client.deny_blocking = true;
     ctx.client.in_script = true;
+    let buffers = std::mem::take(&mut ctx.client.script_call);
     let site = CallSite {
         ctx: RefCell::new(&mut *ctx),
         limits: CallLimits {
@@ -248,14 +248,19 @@ fn execute_tracked(
         },
         resp: Cell::new(2),
         read_something,
-        args: RefCell::new(OwnedArgs::default()),
-        out: RefCell::new(Vec::new()),
+        args: RefCell::new(buffers.args),
+        out: RefCell::new(buffers.out),
+        lookup: RefCell::new(buffers.lookup),
     };
     let result = {
         let _running = RunningCall::enter(&site);
         call_script(lua, call)
     };
-    drop(site);
+    let CallSite {
+        args, out, lookup, ..
+    } = site;
+    ctx.client.script_call =
+        CallBuffers::kept(args.into_inner(), out.into_inner(), lookup.into_inner());
     ctx.client.deny_blocking = was_denied;
     ctx.client.in_script = false;
     let (ok, value) = result.map_err(lua_error)?;
@@ -281,8 +286,8 @@ fn call_script(lua: &Lua, call: &Invocation) -> mlua::Result<(bool, Value)> {
                 push_text(state, b"not enough Lua stack to run the script");
                 return;
             }
-            push_array(state, &call.keys);
-            push_array(state, &call.argv);
+            push_array(state, call.keys);
+            push_array(state, call.argv);
             let nargs = if is_function {
                 2
             } else {
@@ -298,7 +303,7 @@ fn call_script(lua: &Lua, call: &Invocation) -> mlua::Result<(bool, Value)> {
 }
 
 /// Pushes `items` as a Lua array of strings.
-unsafe fn push_array(state: *mut ffi::lua_State, items: &[&[u8]]) {
+unsafe fn push_array(state: *mut ffi::lua_State, items: Args) {
     ffi::lua_createtable(state, items.len().min(1 << 16) as i32, 0);
     for (i, item) in items.iter().enumerate() {
         push_text(state, item);
@@ -405,6 +410,37 @@ struct CallSite<'s, 'a, 'k> {
     read_something: &'s Cell<bool>,
     args: RefCell<OwnedArgs>,
     out: RefCell<Vec<u8>>,
+    lookup: RefCell<LookupCache>,
+}
+
+/// What `redis.call` reuses from one script to the next (kept on the
+/// client): the arguments' and the reply's buffers, and the last command
+/// name a script called with its table entry.
+#[derive(Default)]
+pub struct CallBuffers {
+    args: OwnedArgs,
+    out: Vec<u8>,
+    lookup: LookupCache,
+}
+
+impl CallBuffers {
+    /// The buffers a script used, emptied, unless they grew big.
+    fn kept(args: OwnedArgs, mut out: Vec<u8>, lookup: LookupCache) -> CallBuffers {
+        const KEEP_BYTES: usize = 64 * 1024;
+        out.clear();
+        if out.capacity() > KEEP_BYTES {
+            out = Vec::new();
+        }
+        CallBuffers {
+            args: if args.worth_keeping() {
+                args
+            } else {
+                OwnedArgs::default()
+            },
+            out,
+            lookup,
+        }
+    }
 }
 
 thread_local! {
@@ -526,10 +562,15 @@ fn call_command(site: &CallSite) -> Result<(), &'static str> {
         .map_err(|_| "ERR script call reentered")?;
     let ctx = &mut **guard;
     let shared = ctx.shared;
+    let mut lookup = site
+        .lookup
+        .try_borrow_mut()
+        .map_err(|_| "ERR script call reentered")?;
     let index = shared
         .commands
-        .resolve_cached(args, &mut ctx.client.last_lookup)
+        .resolve_cached(args, &mut lookup)
         .map_err(|_| "ERR Unknown Redis command called from script")?;
+    drop(lookup);
     let spec = shared.commands.spec(index);
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {

@@ -91,9 +91,7 @@ impl<'a> Args<'a> {
 
     pub fn to_owned(&self) -> OwnedArgs {
         let mut owned = OwnedArgs::default();
-        for arg in self.iter() {
-            owned.push(arg);
-        }
+        owned.copy_from(*self);
         owned
     }
 }
@@ -133,6 +131,25 @@ impl OwnedArgs {
     /// Bytes the arguments' buffer can hold without growing.
     pub fn capacity(&self) -> usize {
         self.data.capacity()
+    }
+
+    /// Whether its buffers are small enough to keep for the next command
+    /// (not so after an EVAL's long body).
+    pub fn worth_keeping(&self) -> bool {
+        const KEEP_BYTES: usize = 64 * 1024;
+        self.capacity() <= KEEP_BYTES
+    }
+
+    /// Replaces its arguments with a copy of `args`, growing each buffer
+    /// at most once (not at all when it already has the room).
+    pub fn copy_from(&mut self, args: Args) {
+        self.clear();
+        let bytes: usize = args.spans.iter().map(|span| span.end - span.start).sum();
+        self.data.reserve(bytes);
+        self.spans.reserve(args.len());
+        for arg in args.iter() {
+            self.push(arg);
+        }
     }
 
     /// Empties it, keeping its buffers for the next command.

@@ -20,6 +20,7 @@
 //! runtime cannot hand its thread over: there scripts run on the script
 //! thread (`server::script_thread`), which takes the gate with `exclusive`.
 
+use crate::stats::clock::Stamp;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -38,15 +39,24 @@ pub const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 pub struct Running {
     pub name: String,
     pub command: crate::protocol::OwnedArgs,
-    pub started: Instant,
+    pub started: Stamp,
     pub threshold: Duration,
     pub is_function: bool,
+}
+
+impl Running {
+    /// How long the script has been running.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_micros(Stamp::now().micros_since(self.started))
+    }
 }
 
 /// A script about to start, for `RunState::begin`.
 pub struct Start<'a> {
     pub name: &'a str,
     pub command: crate::protocol::Args<'a>,
+    /// When its command started (the client's clock mark).
+    pub started: Stamp,
     pub threshold: Duration,
     pub is_function: bool,
 }
@@ -141,7 +151,7 @@ impl RunState {
         self.wrote.store(false, Ordering::Release);
         self.busy.store(false, Ordering::Release);
         let mut current = self.current.lock();
-        let started = Instant::now();
+        let started = start.started;
         let running = current.get_or_insert_with(|| Running {
             name: String::new(),
             command: crate::protocol::OwnedArgs::default(),
@@ -151,10 +161,7 @@ impl RunState {
         });
         running.name.clear();
         running.name.push_str(start.name);
-        running.command.clear();
-        for arg in start.command.iter() {
-            running.command.push(arg);
-        }
+        running.command.copy_from(start.command);
         running.started = started;
         running.threshold = start.threshold;
         running.is_function = start.is_function;
@@ -165,14 +172,10 @@ impl RunState {
     /// The script ended, however it ended. Its record stays for the next
     /// one to reuse, unless it holds a big command (an EVAL's long body).
     pub fn end(&self) {
-        const KEEP_BYTES: usize = 64 * 1024;
         self.running.store(false, Ordering::Release);
         self.busy.store(false, Ordering::Release);
         let mut current = self.current.lock();
-        if current
-            .as_ref()
-            .is_some_and(|r| r.command.capacity() > KEEP_BYTES)
-        {
+        if current.as_ref().is_some_and(|r| !r.command.worth_keeping()) {
             *current = None;
         }
     }
@@ -221,7 +224,7 @@ impl RunState {
         self.current
             .lock()
             .as_ref()
-            .is_some_and(|r| r.started.elapsed() >= r.threshold)
+            .is_some_and(|r| r.elapsed() >= r.threshold)
     }
 
     /// SCRIPT KILL (`function` false) or FUNCTION KILL (true).
@@ -345,6 +348,7 @@ mod tests {
         Start {
             name: "f",
             command: command.args(),
+            started: Stamp::now(),
             threshold: Duration::from_millis(threshold_ms),
             is_function,
         }

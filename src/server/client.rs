@@ -17,7 +17,6 @@ use parking_lot::Mutex;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// CLIENT REPLY mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +65,8 @@ pub struct Client {
     /// The last command name this client sent and its table entry, so a
     /// stream of the same command skips the table lookup.
     pub last_lookup: crate::commands::table::LookupCache,
+    /// Buffers and lookup cache kept for `redis.call` between scripts.
+    pub script_call: crate::commands::scripting::CallBuffers,
     /// The blocking command this client waits in (BLPOP and friends).
     pub blocked: Option<crate::server::blocking::BlockedCommand>,
     /// Set while a woken client re-runs its blocking command: if it must
@@ -97,6 +98,8 @@ pub struct Client {
     /// A script or function this client asked for: the connection runs it
     /// once it holds the script gate (see `scripting::run_state`).
     pub script_request: Option<crate::protocol::OwnedArgs>,
+    /// The buffers of the last script request, kept for the next one.
+    pub spare_script_args: crate::protocol::OwnedArgs,
     /// Set while the connection holds the gate: the script runs now.
     pub script_admitted: bool,
     /// Commands run from the input read last (the connection defers the
@@ -127,6 +130,7 @@ impl Client {
             counters: LocalCounters::default(),
             clock_mark: crate::stats::clock::Stamp::now(),
             last_lookup: Default::default(),
+            script_call: Default::default(),
             blocked: None,
             block_retry: None,
             deny_blocking: false,
@@ -140,10 +144,19 @@ impl Client {
             upstream_absent: Vec::new(),
             in_script: false,
             script_request: None,
+            spare_script_args: Default::default(),
             script_admitted: false,
             batch_commands: 0,
             out_of_memory: false,
             upstream_command: None,
+        }
+    }
+
+    /// Keeps a script request's buffers for the next request, unless they
+    /// grew big (an EVAL's long body).
+    pub fn keep_script_args(&mut self, args: crate::protocol::OwnedArgs) {
+        if args.worth_keeping() {
+            self.spare_script_args = args;
         }
     }
 
@@ -179,6 +192,13 @@ pub mod flags {
     pub const CLOSE_ASAP: u32 = 1 << 4;
 }
 
+/// Why `ClientInfo::attention` woke the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attention {
+    Killed,
+    Outbox,
+}
+
 /// What other connections may see of a client.
 pub struct ClientInfo {
     pub id: u64,
@@ -198,7 +218,8 @@ pub struct ClientInfo {
     pub watch_len: AtomicUsize,
     pub query_buffer: AtomicUsize,
     pub output_buffer: AtomicUsize,
-    pub kill: Notify,
+    /// Wakes the connection when it is killed or frames reach its outbox.
+    attention: crate::util::signal::Signal,
     pub killed: AtomicBool,
     /// Frames from other connections (messages, notifications, invalidations).
     pub outbox: Outbox,
@@ -232,7 +253,7 @@ impl ClientInfo {
             watch_len: AtomicUsize::new(0),
             query_buffer: AtomicUsize::new(0),
             output_buffer: AtomicUsize::new(0),
-            kill: Notify::new(),
+            attention: Default::default(),
             killed: AtomicBool::new(false),
             outbox: Outbox::default(),
             subscriptions: Default::default(),
@@ -274,6 +295,7 @@ impl ClientInfo {
             self.set_flag(flags::CLOSE_ASAP, true);
             self.request_kill();
         }
+        self.attention.wake();
     }
 
     pub fn set_flag(&self, flag: u32, on: bool) {
@@ -291,7 +313,31 @@ impl ClientInfo {
     /// Asks the connection to close at its next chance.
     pub fn request_kill(&self) {
         self.killed.store(true, Ordering::Release);
-        self.kill.notify_one();
+        self.attention.wake();
+    }
+
+    /// Resolves once the connection has been asked to close.
+    pub async fn killed(&self) {
+        self.attention
+            .until(|| self.killed.load(Ordering::Acquire))
+            .await
+    }
+
+    /// Resolves once the connection has been asked to close, or frames
+    /// wait in its outbox (or it overflowed): one registration for both.
+    pub async fn attention(&self) -> Attention {
+        self.attention
+            .until(|| {
+                self.killed.load(Ordering::Acquire)
+                    || !self.outbox.is_empty()
+                    || self.outbox.overflowed()
+            })
+            .await;
+        if self.killed.load(Ordering::Acquire) {
+            Attention::Killed
+        } else {
+            Attention::Outbox
+        }
     }
 
     pub fn name(&self) -> String {

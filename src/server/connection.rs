@@ -7,7 +7,7 @@
 //! shutdown. It never interprets commands; `commands::dispatch` does.
 
 use super::blocking::{self, WakeReason};
-use super::client::{Client, ClientInfo};
+use super::client::{Attention, Client, ClientInfo};
 use super::outbox::LimitClass;
 use super::Shared;
 use crate::commands::{dispatch, transactions};
@@ -154,14 +154,14 @@ enum Wake {
 async fn write_unless_killed(
     stream: &mut TcpStream,
     bytes: &[u8],
-    kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    info: &ClientInfo,
 ) -> std::io::Result<bool> {
     // The write is polled first: what can go out now still does (CLIENT
     // KILL's own reply to a client that killed itself, for one).
     tokio::select! {
         biased;
         written = stream.write_all(bytes) => written.map(|_| true),
-        _ = kill => Ok(false),
+        _ = info.killed() => Ok(false),
     }
 }
 
@@ -176,7 +176,7 @@ async fn write_replies(
     client: &Client,
     stream: &mut TcpStream,
     output: &[u8],
-    kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    info: &ClientInfo,
 ) -> std::io::Result<bool> {
     let class = if client.subscriptions.active() {
         LimitClass::Pubsub
@@ -191,10 +191,10 @@ async fn write_replies(
         return Ok(false);
     }
     if !over(limit.soft_bytes) {
-        return write_unless_killed(stream, output, kill).await;
+        return write_unless_killed(stream, output, info).await;
     }
     let allowed = Duration::from_secs(limit.soft_seconds);
-    match tokio::time::timeout(allowed, write_unless_killed(stream, output, kill)).await {
+    match tokio::time::timeout(allowed, write_unless_killed(stream, output, info)).await {
         Ok(result) => result,
         Err(_) => {
             warn_output_limit(client);
@@ -216,7 +216,7 @@ fn warn_output_limit(client: &Client) {
 async fn write_outbox(
     client: &mut Client,
     stream: &mut TcpStream,
-    kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    info: &ClientInfo,
 ) -> std::io::Result<bool> {
     let outbox = &client.info.outbox;
     if outbox.overflowed() {
@@ -228,7 +228,7 @@ async fn write_outbox(
     let mut frames = Vec::with_capacity(outbox.len());
     outbox.drain_into(&mut frames);
     client.counters.output_bytes += frames.len() as u64;
-    write_unless_killed(stream, &frames, kill).await
+    write_unless_killed(stream, &frames, info).await
 }
 
 async fn next_monitor_line(feed: &mut Option<broadcast::Receiver<Arc<[u8]>>>) -> Option<Vec<u8>> {
@@ -252,24 +252,13 @@ async fn run(
     let mut parser = RequestParser::new();
     let mut monitor_feed: Option<broadcast::Receiver<Arc<[u8]>>> = None;
     let info = client.info.clone();
-    // Registered once for the whole connection, so waiting for input does
-    // not re-register with the kill switch on every read.
-    let kill = info.kill.notified();
-    tokio::pin!(kill);
     // After DEBUG SLEEP, commands already buffered run before the next read.
     let mut resume_buffered = false;
     loop {
         if resume_buffered {
             resume_buffered = false;
-        } else if !wait_for_input(
-            shared,
-            client,
-            stream,
-            &mut input,
-            &mut monitor_feed,
-            kill.as_mut(),
-        )
-        .await?
+        } else if !wait_for_input(shared, client, stream, &mut input, &mut monitor_feed, &info)
+            .await?
         {
             return Ok(());
         }
@@ -280,7 +269,22 @@ async fn run(
         info.last_interaction_ms.store(now_ms, Ordering::Relaxed);
         client.clock_mark = crate::stats::clock::Stamp::now();
         info.query_buffer.store(input.len(), Ordering::Relaxed);
-        run_admitted_batches(shared, client, &mut parser, &input, &mut output, now_ms).await;
+        let now_ms =
+            run_admitted_batches(shared, client, &mut parser, &input, &mut output, now_ms).await;
+        if output.is_empty() && info.outbox.is_empty() {
+            if let Some(request) = client.script_request.take() {
+                // Nothing goes out before the script's reply: it runs in
+                // this pass, and its reply leaves with those of the
+                // commands buffered after it.
+                let batch = Batch {
+                    parser: &mut parser,
+                    input: &mut input,
+                    output: &mut output,
+                };
+                let spent = run_script(shared, client, request, batch, Some(now_ms)).await;
+                client.keep_script_args(spent);
+            }
+        }
         crate::events::tracking::flush_broadcasts(shared);
         if !info.outbox.is_empty() {
             info.outbox.drain_into(&mut output);
@@ -312,7 +316,7 @@ async fn run(
                 tokio::task::yield_now().await;
             }
             client.counters.output_bytes += output.len() as u64;
-            if !write_replies(shared, client, stream, &output, kill.as_mut()).await? {
+            if !write_replies(shared, client, stream, &output, &info).await? {
                 return Ok(());
             }
             output.clear();
@@ -340,7 +344,8 @@ async fn run(
                 input: &mut input,
                 output: &mut output,
             };
-            run_script(shared, client, request, batch).await;
+            let spent = run_script(shared, client, request, batch, None).await;
+            client.keep_script_args(spent);
             resume_buffered = true;
         }
         if let Some(request) = client.upstream_request.take() {
@@ -361,7 +366,7 @@ async fn run(
             resume_buffered = true;
         }
         if client.blocked.is_some() {
-            if !wait_while_blocked(shared, client, stream, &mut input, kill.as_mut()).await? {
+            if !wait_while_blocked(shared, client, stream, &mut input, &info).await? {
                 return Ok(());
             }
             resume_buffered = true;
@@ -378,7 +383,7 @@ async fn wait_while_blocked(
     client: &mut Client,
     stream: &mut TcpStream,
     input: &mut BytesMut,
-    mut kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    info: &ClientInfo,
 ) -> std::io::Result<bool> {
     let Some(blocked) = client.blocked.as_ref() else {
         return Ok(true);
@@ -396,12 +401,10 @@ async fn wait_while_blocked(
                 None => std::future::pending::<()>().await,
             }
         };
-        let outbox = client.info.clone();
         tokio::select! {
             biased;
-            _ = kill.as_mut() => return Ok(false),
-            _ = outbox.outbox.ready() => {
-                if !write_outbox(client, stream, kill.as_mut()).await? {
+            attention = info.attention() => {
+                if attention == Attention::Killed || !write_outbox(client, stream, info).await? {
                     return Ok(false);
                 }
             }
@@ -467,7 +470,7 @@ async fn wait_while_blocked(
     }
     if !output.is_empty() {
         client.counters.output_bytes += output.len() as u64;
-        if !write_replies(shared, client, stream, &output, kill).await? {
+        if !write_replies(shared, client, stream, &output, info).await? {
             return Ok(false);
         }
     }
@@ -483,7 +486,7 @@ async fn wait_for_input(
     stream: &mut TcpStream,
     input: &mut BytesMut,
     monitor_feed: &mut Option<broadcast::Receiver<Arc<[u8]>>>,
-    mut kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    info: &ClientInfo,
 ) -> std::io::Result<bool> {
     loop {
         if input.capacity() - input.len() < READ_CHUNK / 4 {
@@ -500,11 +503,12 @@ async fn wait_for_input(
                 None => std::future::pending::<()>().await,
             }
         };
-        let info = client.info.clone();
         let wake = tokio::select! {
             biased;
-            _ = kill.as_mut() => Wake::Close,
-            _ = info.outbox.ready() => Wake::Outbox,
+            attention = info.attention() => match attention {
+                Attention::Killed => Wake::Close,
+                Attention::Outbox => Wake::Outbox,
+            },
             Some(line) = next_monitor_line(monitor_feed), if monitor_feed.is_some() => Wake::Monitor(line),
             read = read_available(stream, input) => Wake::Read(read?),
             _ = idle => Wake::Close,
@@ -512,12 +516,12 @@ async fn wait_for_input(
         match wake {
             Wake::Close | Wake::Read(0) => return Ok(false),
             Wake::Outbox => {
-                if !write_outbox(client, stream, kill.as_mut()).await? {
+                if !write_outbox(client, stream, info).await? {
                     return Ok(false);
                 }
             }
             Wake::Monitor(line) => {
-                if !write_unless_killed(stream, &line, kill.as_mut()).await? {
+                if !write_unless_killed(stream, &line, info).await? {
                     return Ok(false);
                 }
             }
@@ -532,6 +536,7 @@ async fn wait_for_input(
 /// Runs the buffered commands once no script holds the keyspace: all of
 /// them when none runs, one at a time (each answered BUSY unless it may
 /// run) while a script runs past busy-reply-threshold, none before that.
+/// Returns the time it last read.
 async fn run_admitted_batches(
     shared: &Shared,
     client: &mut Client,
@@ -539,10 +544,10 @@ async fn run_admitted_batches(
     input: &[u8],
     output: &mut Vec<u8>,
     mut now_ms: u64,
-) {
+) -> u64 {
     loop {
         match run_if_admitted(shared, client, parser, input, output, now_ms) {
-            Step::Done => return,
+            Step::Done => return now_ms,
             Step::More => {}
             Step::Wait => {
                 shared.scripting.run.wait_until_free_or_busy().await;
@@ -597,15 +602,17 @@ struct Batch<'a> {
 /// this task's worker, which a script past busy-reply-threshold hands to a
 /// new thread (see `run_state`); on a current-thread runtime (cachet
 /// embedded in a test's runtime) it runs on the script thread, since that
-/// runtime cannot hand its thread over.
+/// runtime cannot hand its thread over. `now_ms` is the time just read, if
+/// nothing could have waited since. Gives the request's buffers back.
 async fn run_script(
     shared: &Arc<Shared>,
     client: &mut Client,
     request: crate::protocol::OwnedArgs,
     batch: Batch<'_>,
-) {
+    now_ms: Option<u64>,
+) -> crate::protocol::OwnedArgs {
     if crate::scripting::run_state::runtime_can_hand_off() {
-        run_script_here(shared, client, request, batch).await
+        run_script_here(shared, client, request, batch, now_ms).await
     } else {
         run_script_on_thread(shared, client, request, batch).await
     }
@@ -618,20 +625,22 @@ async fn run_script_here(
     client: &mut Client,
     request: crate::protocol::OwnedArgs,
     batch: Batch<'_>,
-) {
+    mut now_ms: Option<u64>,
+) -> crate::protocol::OwnedArgs {
     let run = &shared.scripting.run;
     loop {
+        let now = *now_ms.get_or_insert_with(crate::util::now_ms);
         if let Some(exclusive) = run.try_exclusive() {
-            run_script_batch(shared, client, &request, batch);
+            run_script_batch(shared, client, &request, batch, now);
             drop(exclusive);
-            return;
+            return request;
         }
         if run.is_busy() {
             // Refused with BUSY by the dispatcher, like any other command.
-            let now_ms = crate::util::now_ms();
-            dispatch(shared, client, request.args(), batch.output, now_ms);
-            return;
+            dispatch(shared, client, request.args(), batch.output, now);
+            return request;
         }
+        now_ms = None;
         if run.script_holds_gate() {
             // Another script runs: its release (or its turning busy) wakes this.
             run.wait_until_free_or_busy().await;
@@ -650,7 +659,7 @@ async fn run_script_on_thread(
     client: &mut Client,
     request: crate::protocol::OwnedArgs,
     batch: Batch<'_>,
-) {
+) -> crate::protocol::OwnedArgs {
     let stand_in = Client::new(client.info.clone(), client.authenticated);
     let mut moved = std::mem::replace(client, stand_in);
     let mut parser = std::mem::take(batch.parser);
@@ -664,22 +673,25 @@ async fn run_script_on_thread(
             input: &mut input,
             output: &mut out,
         };
-        run_script_batch(&on_thread, &mut moved, &request, moved_batch);
+        let now_ms = crate::util::now_ms();
+        run_script_batch(&on_thread, &mut moved, &request, moved_batch, now_ms);
         drop(exclusive);
-        (moved, parser, input, out)
+        (moved, parser, input, out, request)
     });
     match answer.await {
-        Ok((moved, parser, input, out)) => {
+        Ok((moved, parser, input, out, request)) => {
             *client = moved;
             *batch.parser = parser;
             *batch.input = input;
             *batch.output = out;
+            request
         }
         Err(_) => {
             tracing::error!("a script failed inside the server");
             crate::protocol::ReplyWriter::new(batch.output, client.protocol)
                 .error_bytes(b"ERR the script failed inside the server");
             client.close_after_reply = true;
+            Default::default()
         }
     }
 }
@@ -690,10 +702,10 @@ fn run_script_batch(
     client: &mut Client,
     request: &crate::protocol::OwnedArgs,
     batch: Batch<'_>,
+    now_ms: u64,
 ) {
     client.script_admitted = true;
     client.clock_mark = crate::stats::clock::Stamp::now();
-    let now_ms = crate::util::now_ms();
     dispatch(shared, client, request.args(), batch.output, now_ms);
     client.batch_commands += 1;
     if !stops_batch(client) {
@@ -745,7 +757,10 @@ fn run_batch(
             Ok(Parsed::Command) => {
                 dispatch(shared, client, parser.args(input), output, now_ms);
                 ran += 1;
-                client.batch_commands += 1;
+                if client.script_request.is_none() {
+                    // A deferred script counts where it runs.
+                    client.batch_commands += 1;
+                }
                 if stops_batch(client) {
                     return false;
                 }

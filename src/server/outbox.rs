@@ -16,7 +16,6 @@ use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// One class's `client-output-buffer-limit`: hard bytes, soft bytes, soft
 /// seconds (0 bytes: no limit).
@@ -93,7 +92,6 @@ pub struct Outbox {
     bytes: AtomicUsize,
     /// Past a limit: the connection is closing and takes nothing more.
     overflowed: AtomicBool,
-    ready: Notify,
 }
 
 /// What happened to a frame handed to `Outbox::push`.
@@ -120,13 +118,11 @@ impl Outbox {
             queue.frames.clear();
             self.bytes.store(0, Ordering::Relaxed);
             drop(queue);
-            self.ready.notify_one();
             return Pushed::OverLimit;
         }
         self.bytes.store(total, Ordering::Relaxed);
         queue.frames.push_back(frame);
         drop(queue);
-        self.ready.notify_one();
         Pushed::Queued
     }
 
@@ -160,12 +156,6 @@ impl Outbox {
         }
         queue.over_soft_since = None;
         self.bytes.store(0, Ordering::Relaxed);
-    }
-
-    /// Resolves when frames were queued (or the client overflowed) since the
-    /// last time this resolved; a push before the wait is not lost.
-    pub async fn ready(&self) {
-        self.ready.notified().await
     }
 }
 

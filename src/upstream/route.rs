@@ -593,7 +593,7 @@ async fn send(
         let mut connection = link.dedicated(resp3).await?;
         tokio::select! {
             result = connection.send(command) => Ok(result),
-            _ = client.info.kill.notified() => return Err(UpstreamError::Failed {
+            _ = client.info.killed() => return Err(UpstreamError::Failed {
                 address: link.address.clone(),
                 reason: "client killed while blocked".into(),
             }),

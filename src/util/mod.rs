@@ -3,6 +3,7 @@
 //! Pure functions: no state, no I/O.
 
 pub mod c_numbers;
+pub mod signal;
 
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll`: an optional
 /// '-', then digits, no '+', no spaces, no leading zeros, nothing after.

@@ -689,3 +689,31 @@ async fn function_kill_stops_a_busy_function() {
     assert_eq!(pong, "PONG");
     server.stop().await;
 }
+
+/// A script's reply, and those of the commands before it, go out before a
+/// blocking command pipelined after them starts to wait: PING, EVAL, BLPOP
+/// in one write answers PONG and the script at once, and BLPOP once a
+/// value arrives (before, the script's reply waited behind BLPOP's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_before_a_blocking_command_go_out_before_it_waits() {
+    use common::{encode_command, Reply};
+    let server = TestServer::start().await;
+    let mut raw = server.raw().await;
+    let mut pipeline = encode_command(&["PING"]);
+    pipeline.extend(encode_command(&["EVAL", "return 7", "0"]));
+    pipeline.extend(encode_command(&["BLPOP", "jobs", "0"]));
+    raw.send(&pipeline).await;
+    assert_eq!(raw.read_reply().await, Reply::Simple("PONG".into()));
+    assert_eq!(raw.read_reply().await, Reply::Int(7));
+    let mut pusher = server.conn().await;
+    let pushed: i64 = query(&mut pusher, &["RPUSH", "jobs", "j1"]).await;
+    assert_eq!(pushed, 1);
+    assert_eq!(
+        raw.read_reply().await,
+        Reply::Array(Some(vec![
+            Reply::Bulk(Some(b"jobs".to_vec())),
+            Reply::Bulk(Some(b"j1".to_vec())),
+        ]))
+    );
+    server.stop().await;
+}

@@ -203,6 +203,29 @@ async fn write_replies(
     }
 }
 
+/// Writes the replies waiting in `output` (if any) and empties it, keeping
+/// a modest buffer. Returns false when the connection should close.
+async fn write_pending(
+    shared: &Shared,
+    client: &mut Client,
+    stream: &mut TcpStream,
+    output: &mut Vec<u8>,
+    info: &ClientInfo,
+) -> std::io::Result<bool> {
+    if output.is_empty() {
+        return Ok(true);
+    }
+    client.counters.output_bytes += output.len() as u64;
+    if !write_replies(shared, client, stream, output, info).await? {
+        return Ok(false);
+    }
+    output.clear();
+    if output.capacity() > OUTPUT_KEEP {
+        output.shrink_to(READ_CHUNK);
+    }
+    Ok(true)
+}
+
 fn warn_output_limit(client: &Client) {
     tracing::warn!(
         "Client id={} addr={} closed for overcoming of output buffer limits.",
@@ -271,7 +294,7 @@ async fn run(
         info.query_buffer.store(input.len(), Ordering::Relaxed);
         let now_ms =
             run_admitted_batches(shared, client, &mut parser, &input, &mut output, now_ms).await;
-        if output.is_empty() && info.outbox.is_empty() {
+        if output.is_empty() && info.outbox.is_empty() && !info.killed.load(Ordering::Acquire) {
             if let Some(request) = client.script_request.take() {
                 // Nothing goes out before the script's reply: it runs in
                 // this pass, and its reply leaves with those of the
@@ -281,8 +304,8 @@ async fn run(
                     input: &mut input,
                     output: &mut output,
                 };
-                let spent = run_script(shared, client, request, batch, Some(now_ms)).await;
-                client.keep_script_args(spent);
+                let rest_waits = run_script(shared, client, request, batch, Some(now_ms)).await;
+                resume_buffered |= rest_waits;
             }
         }
         crate::events::tracking::flush_broadcasts(shared);
@@ -315,13 +338,8 @@ async fn run(
                 // -P 16). A lone command's reply goes at once.
                 tokio::task::yield_now().await;
             }
-            client.counters.output_bytes += output.len() as u64;
-            if !write_replies(shared, client, stream, &output, &info).await? {
+            if !write_pending(shared, client, stream, &mut output, &info).await? {
                 return Ok(());
-            }
-            output.clear();
-            if output.capacity() > OUTPUT_KEEP {
-                output.shrink_to(READ_CHUNK);
             }
         }
         client.batch_commands = 0;
@@ -344,8 +362,7 @@ async fn run(
                 input: &mut input,
                 output: &mut output,
             };
-            let spent = run_script(shared, client, request, batch, None).await;
-            client.keep_script_args(spent);
+            run_script(shared, client, request, batch, None).await;
             resume_buffered = true;
         }
         if let Some(request) = client.upstream_request.take() {
@@ -366,6 +383,11 @@ async fn run(
             resume_buffered = true;
         }
         if client.blocked.is_some() {
+            // What ran before the blocking command in this pass (a script
+            // and the commands after it) is answered before it waits.
+            if !write_pending(shared, client, stream, &mut output, &info).await? {
+                return Ok(());
+            }
             if !wait_while_blocked(shared, client, stream, &mut input, &info).await? {
                 return Ok(());
             }
@@ -603,19 +625,31 @@ struct Batch<'a> {
 /// new thread (see `run_state`); on a current-thread runtime (cachet
 /// embedded in a test's runtime) it runs on the script thread, since that
 /// runtime cannot hand its thread over. `now_ms` is the time just read, if
-/// nothing could have waited since. Gives the request's buffers back.
+/// nothing could have waited since. The client keeps the request's buffers
+/// for its next script. Returns true when the commands buffered after the
+/// script did not run (it was answered BUSY): the caller runs them next.
 async fn run_script(
     shared: &Arc<Shared>,
     client: &mut Client,
     request: crate::protocol::OwnedArgs,
     batch: Batch<'_>,
     now_ms: Option<u64>,
-) -> crate::protocol::OwnedArgs {
-    if crate::scripting::run_state::runtime_can_hand_off() {
+) -> bool {
+    let done = if crate::scripting::run_state::runtime_can_hand_off() {
         run_script_here(shared, client, request, batch, now_ms).await
     } else {
         run_script_on_thread(shared, client, request, batch).await
-    }
+    };
+    client.keep_script_args(done.args);
+    done.rest_waits
+}
+
+/// What running a deferred script gives back.
+struct ScriptDone {
+    /// The request, whose buffers the client keeps.
+    args: crate::protocol::OwnedArgs,
+    /// The commands buffered after the script have not run.
+    rest_waits: bool,
 }
 
 /// `run_script` on this task's worker: waits while another script holds
@@ -626,19 +660,26 @@ async fn run_script_here(
     request: crate::protocol::OwnedArgs,
     batch: Batch<'_>,
     mut now_ms: Option<u64>,
-) -> crate::protocol::OwnedArgs {
+) -> ScriptDone {
     let run = &shared.scripting.run;
     loop {
         let now = *now_ms.get_or_insert_with(crate::util::now_ms);
         if let Some(exclusive) = run.try_exclusive() {
             run_script_batch(shared, client, &request, batch, now);
             drop(exclusive);
-            return request;
+            return ScriptDone {
+                args: request,
+                rest_waits: false,
+            };
         }
         if run.is_busy() {
-            // Refused with BUSY by the dispatcher, like any other command.
+            // Refused with BUSY by the dispatcher, like any other command;
+            // so are the commands after it, which the caller runs next.
             dispatch(shared, client, request.args(), batch.output, now);
-            return request;
+            return ScriptDone {
+                args: request,
+                rest_waits: true,
+            };
         }
         now_ms = None;
         if run.script_holds_gate() {
@@ -659,7 +700,7 @@ async fn run_script_on_thread(
     client: &mut Client,
     request: crate::protocol::OwnedArgs,
     batch: Batch<'_>,
-) -> crate::protocol::OwnedArgs {
+) -> ScriptDone {
     let stand_in = Client::new(client.info.clone(), client.authenticated);
     let mut moved = std::mem::replace(client, stand_in);
     let mut parser = std::mem::take(batch.parser);
@@ -684,14 +725,20 @@ async fn run_script_on_thread(
             *batch.parser = parser;
             *batch.input = input;
             *batch.output = out;
-            request
+            ScriptDone {
+                args: request,
+                rest_waits: false,
+            }
         }
         Err(_) => {
             tracing::error!("a script failed inside the server");
             crate::protocol::ReplyWriter::new(batch.output, client.protocol)
                 .error_bytes(b"ERR the script failed inside the server");
             client.close_after_reply = true;
-            Default::default()
+            ScriptDone {
+                args: Default::default(),
+                rest_waits: false,
+            }
         }
     }
 }

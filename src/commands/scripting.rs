@@ -426,9 +426,8 @@ pub struct CallBuffers {
 impl CallBuffers {
     /// The buffers a script used, emptied, unless they grew big.
     fn kept(args: OwnedArgs, mut out: Vec<u8>, lookup: LookupCache) -> CallBuffers {
-        const KEEP_BYTES: usize = 64 * 1024;
         out.clear();
-        if out.capacity() > KEEP_BYTES {
+        if out.capacity() > crate::util::KEEP_BUFFER_BYTES {
             out = Vec::new();
         }
         CallBuffers {

@@ -136,8 +136,7 @@ impl OwnedArgs {
     /// Whether its buffers are small enough to keep for the next command
     /// (not so after an EVAL's long body).
     pub fn worth_keeping(&self) -> bool {
-        const KEEP_BYTES: usize = 64 * 1024;
-        self.capacity() <= KEEP_BYTES
+        self.capacity() <= crate::util::KEEP_BUFFER_BYTES
     }
 
     /// Replaces its arguments with a copy of `args`, growing each buffer

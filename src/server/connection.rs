@@ -25,8 +25,6 @@ use tokio::sync::broadcast;
 const READ_CHUNK: usize = 16 * 1024;
 /// A pending bulk grows the buffer by at most this much per read.
 const MAX_RESERVE_STEP: usize = 4 * 1024 * 1024;
-/// Output capacity kept between batches; anything above is released.
-const OUTPUT_KEEP: usize = 64 * 1024;
 
 const PROTECTED_MODE_MESSAGE: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
@@ -220,7 +218,7 @@ async fn write_pending(
         return Ok(false);
     }
     output.clear();
-    if output.capacity() > OUTPUT_KEEP {
+    if output.capacity() > crate::util::KEEP_BUFFER_BYTES {
         output.shrink_to(READ_CHUNK);
     }
     Ok(true)
@@ -490,11 +488,8 @@ async fn wait_while_blocked(
     if !client.info.outbox.is_empty() {
         client.info.outbox.drain_into(&mut output);
     }
-    if !output.is_empty() {
-        client.counters.output_bytes += output.len() as u64;
-        if !write_replies(shared, client, stream, &output, info).await? {
-            return Ok(false);
-        }
+    if !write_pending(shared, client, stream, &mut output, info).await? {
+        return Ok(false);
     }
     shared.flush_client_stats(client);
     Ok(true)

@@ -5,6 +5,11 @@
 pub mod c_numbers;
 pub mod signal;
 
+/// The capacity a buffer reused from one command to the next may keep;
+/// past it the buffer is freed or shrunk, so that one huge command does
+/// not pin its memory for the connection's life.
+pub const KEEP_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll`: an optional
 /// '-', then digits, no '+', no spaces, no leading zeros, nothing after.
 pub fn parse_i64(text: &[u8]) -> Option<i64> {

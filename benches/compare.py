@@ -109,9 +109,10 @@ def resp_command(port, *args, timeout=2.0):
 
 
 class Server:
-    def __init__(self, name, binary, logdir):
+    def __init__(self, name, binary, logdir, extra_args=()):
         self.name = name
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.logdir = logdir
         self.proc = None
         self.port = None
@@ -121,7 +122,7 @@ class Server:
         a = [self.binary, "--port", str(port), "--bind", "127.0.0.1"]
         if os.path.basename(self.binary).startswith("redis-server"):
             a += ["--save", "", "--appendonly", "no"]
-        return a
+        return a + self.extra_args
 
     def start(self, avoid_ports=(), wait_s=10.0):
         for _attempt in range(3):
@@ -550,6 +551,8 @@ def main():
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=False,
                     help="pin redis-benchmark to CPU 0 and the servers to the other CPUs "
                          "(default: off)")
+    ap.add_argument("--cachet-args", default="",
+                    help="extra directives for cachet, e.g. '--busy-poll-us 0' (default: none)")
     ap.add_argument("--check-no-errors", action="store_true",
                     help="run the default redis-benchmark suite (-q -n 2000 -c 10) against "
                     "cachet only and fail on any error reply")
@@ -581,7 +584,7 @@ def main():
         signal.signal(sig, on_signal)
 
     logdir = tempfile.mkdtemp(prefix="cachet-compare-")
-    cachet = Server("cachet", cachet_bin, logdir)
+    cachet = Server("cachet", cachet_bin, logdir, shlex.split(opts.cachet_args))
     redis = Server("redis", shutil.which(REDIS_SERVER) or REDIS_SERVER, logdir)
     rc = 1
     try:

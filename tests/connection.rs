@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use redis::Value;
+use std::time::Duration;
 
 const PASSWORD: &str = "s3cret-pass";
 
@@ -1294,4 +1295,75 @@ async fn connection_beyond_maxclients_is_rejected_with_redis_error() {
     })
     .await;
     assert!(admitted, "no client admitted after one disconnected");
+}
+
+async fn busy_poll_wakeups(con: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = query(con, &["INFO", "stats"]).await;
+    info_field(&info, "busy_poll_wakeups")
+        .and_then(|v| v.parse().ok())
+        .expect("INFO stats has busy_poll_wakeups")
+}
+
+#[tokio::test]
+async fn busy_poll_spins_after_reads_only_while_configured() {
+    // A test's load is light: with the default threshold the spinner would
+    // rightly never spin, so the threshold is 0 here.
+    let s = TestServer::start_with(|c| c.busy_poll_min_load = 0).await;
+    let mut con = s.conn().await;
+    let budget: Vec<String> = query(&mut con, &["CONFIG", "GET", "busy-poll-us"]).await;
+    assert_eq!(budget, vec!["busy-poll-us".to_string(), "100".to_string()]);
+    // On (the default): reads wake the spinner, and the server answers.
+    for i in 0..50 {
+        let echoed: String = query(&mut con, &["ECHO", &i.to_string()]).await;
+        assert_eq!(echoed, i.to_string());
+    }
+    let mut probe = s.conn().await;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let mut probe = probe.clone();
+            async move { busy_poll_wakeups(&mut probe).await > 0 }
+        })
+        .await,
+        "reads never woke the busy-poll spinner"
+    );
+    // Off: the spinner stays asleep however many requests come.
+    let _: () = query(&mut con, &["CONFIG", "SET", "busy-poll-us", "0"]).await;
+    let before = busy_poll_wakeups(&mut probe).await;
+    for i in 0..50 {
+        let echoed: String = query(&mut con, &["ECHO", &i.to_string()]).await;
+        assert_eq!(echoed, i.to_string());
+    }
+    assert_eq!(busy_poll_wakeups(&mut probe).await, before);
+    // On again: it spins after reads once more.
+    let _: () = query(&mut con, &["CONFIG", "SET", "busy-poll-us", "20"]).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let mut con = con.clone();
+            let mut probe = probe.clone();
+            async move {
+                let _: String = query(&mut con, &["PING"]).await;
+                busy_poll_wakeups(&mut probe).await > before
+            }
+        })
+        .await,
+        "busy-poll-us 20 did not turn the spinner back on"
+    );
+    let err = query_err(&mut con, &["CONFIG", "SET", "busy-poll-us", "-1"]).await;
+    assert!(err.contains("busy-poll-us"), "{}", err);
+    let err = query_err(&mut con, &["CONFIG", "SET", "busy-poll-min-load", "101"]).await;
+    assert!(err.contains("busy-poll-min-load"), "{}", err);
+}
+
+#[tokio::test]
+async fn busy_poll_stays_off_below_its_load_threshold() {
+    // Requests 5 ms apart keep the workers mostly idle, far below 100%
+    // (back to back, client and server on one runtime would reach it).
+    let s = TestServer::start_with(|c| c.busy_poll_min_load = 100).await;
+    let mut con = s.conn().await;
+    for i in 0..40 {
+        let echoed: String = query(&mut con, &["ECHO", &i.to_string()]).await;
+        assert_eq!(echoed, i.to_string());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(busy_poll_wakeups(&mut con).await, 0);
 }

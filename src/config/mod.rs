@@ -38,6 +38,12 @@ pub struct Config {
     pub loglevel: String,
     pub logfile: String,
     pub io_threads: usize,
+    /// `busy-poll-us`: how long the serving worker keeps polling its
+    /// sockets after a read before it sleeps (0: it sleeps at once).
+    pub busy_poll_us: u64,
+    /// `busy-poll-min-load`: the least share of worker time (percent) spent
+    /// on real work at which busy polling is worth its CPU.
+    pub busy_poll_min_load: u64,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub latency_tracking: bool,
@@ -106,6 +112,8 @@ impl Default for Config {
             loglevel: "notice".into(),
             logfile: String::new(),
             io_threads: 0,
+            busy_poll_us: 100,
+            busy_poll_min_load: 25,
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_tracking: true,
@@ -591,6 +599,26 @@ pub static DIRECTIVES: &[Directive] = &[
         get: |c| c.io_threads.to_string(),
         set: |c, v| {
             c.io_threads = parse_number(v, 0, 128)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "busy-poll-us",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.busy_poll_us.to_string(),
+        set: |c, v| {
+            c.busy_poll_us = parse_number(v, 0, 100_000)?;
+            Ok(())
+        },
+    },
+    Directive {
+        name: "busy-poll-min-load",
+        aliases: &[],
+        mutable: true,
+        get: |c| c.busy_poll_min_load.to_string(),
+        set: |c, v| {
+            c.busy_poll_min_load = parse_number(v, 0, 100)?;
             Ok(())
         },
     },

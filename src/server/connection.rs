@@ -544,6 +544,7 @@ async fn wait_for_input(
             }
             Wake::Read(n) => {
                 client.counters.input_bytes += n as u64;
+                shared.busy_poll.note_read();
                 return Ok(true);
             }
         }

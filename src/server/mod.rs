@@ -8,6 +8,7 @@
 //! the commands module's business.
 
 pub mod blocking;
+pub mod busy_poll;
 pub mod client;
 pub mod connection;
 pub mod eviction;
@@ -290,6 +291,8 @@ pub struct Shared {
     connections: Mutex<JoinSet<()>>,
     /// This value's own `Arc`, for tasks started from a command (rebinding).
     this: std::sync::Weak<Shared>,
+    /// The spinner that keeps the worker awake between close requests.
+    pub busy_poll: busy_poll::BusyPoll,
     pub ops_per_sec: AtomicU64,
     pub peak_memory: AtomicU64,
     /// Memory in use, sampled every 100 ms (and on CONFIG SET) for the maxmemory check.
@@ -314,6 +317,8 @@ impl Shared {
         upstream.configure(&config);
         let output_limits = outbox::OutputLimits::default();
         let scripting = crate::scripting::Scripting::default();
+        let busy_poll = busy_poll::BusyPoll::default();
+        busy_poll.configure(config.busy_poll_us, config.busy_poll_min_load);
         apply_event_config(&config, &keyspace, &output_limits);
         let run_id: String = (0..40)
             .map(|_| {
@@ -344,6 +349,7 @@ impl Shared {
             listen_generation: watch::channel(0).0,
             connections: Mutex::new(JoinSet::new()),
             this,
+            busy_poll,
             ops_per_sec: AtomicU64::new(0),
             peak_memory: AtomicU64::new(0),
             used_memory: AtomicU64::new(crate::stats::memory::used_memory()),
@@ -385,6 +391,8 @@ impl Shared {
         self.hot.load_from(&config);
         apply_event_config(&config, &self.keyspace, &self.output_limits);
         self.upstream.configure(&config);
+        self.busy_poll
+            .configure(config.busy_poll_us, config.busy_poll_min_load);
         let limit = config.maxmemory;
         *self.config.write() = config;
         // A limit below what is in use: evict down to it without stalling anyone.
@@ -587,6 +595,7 @@ impl Server {
         let mut tasks = JoinSet::new();
         tasks.spawn(active_expiry_loop(shared.clone()));
         tasks.spawn(ops_sampler_loop(shared.clone()));
+        tasks.spawn(busy_poll_loop(shared.clone()));
         crate::upstream::link::spawn(&shared);
         for listener in self.listeners {
             tasks.spawn(accept_loop(shared.clone(), listener, 0));
@@ -689,6 +698,15 @@ async fn active_expiry_loop(shared: Arc<Shared>) {
 }
 
 /// Samples commands processed every 100 ms for `instantaneous_ops_per_sec`.
+/// Runs the busy-poll spinner until shutdown.
+async fn busy_poll_loop(shared: Arc<Shared>) {
+    let mut signal = shared.shutdown_signal();
+    tokio::select! {
+        _ = shared.busy_poll.run() => {}
+        _ = stopped(&mut signal) => {}
+    }
+}
+
 async fn ops_sampler_loop(shared: Arc<Shared>) {
     let mut signal = shared.shutdown_signal();
     let mut ticker = tokio::time::interval(Duration::from_millis(100));

@@ -166,7 +166,7 @@ impl LoadGauge {
     fn new() -> Self {
         LoadGauge {
             sampled_at: Instant::now(),
-            busy_total: busy_total(),
+            busy_total: worker_time().0,
             load_percent: 0,
         }
     }
@@ -182,12 +182,8 @@ impl LoadGauge {
         if !self.due(now) {
             return self.load_percent;
         }
-        let busy = busy_total();
-        let workers = tokio::runtime::Handle::try_current()
-            .map(|handle| handle.metrics().num_workers())
-            .unwrap_or(1)
-            .max(1) as u128;
-        let span = now.duration_since(self.sampled_at).as_nanos() * workers;
+        let (busy, workers) = worker_time();
+        let span = now.duration_since(self.sampled_at).as_nanos() * workers.max(1) as u128;
         let worked = busy.saturating_sub(self.busy_total).as_nanos();
         self.load_percent = u64::try_from((worked * 100 / span.max(1)).min(100)).unwrap_or(100);
         self.sampled_at = now;
@@ -196,15 +192,18 @@ impl LoadGauge {
     }
 }
 
-/// Busy time summed over the current runtime's workers.
-fn busy_total() -> Duration {
+/// Busy time summed over the current runtime's workers, and how many
+/// workers there are (none outside a runtime).
+fn worker_time() -> (Duration, usize) {
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        return Duration::ZERO;
+        return (Duration::ZERO, 0);
     };
     let metrics = handle.metrics();
-    (0..metrics.num_workers())
+    let workers = metrics.num_workers();
+    let busy = (0..workers)
         .map(|worker| metrics.worker_total_busy_duration(worker))
-        .sum()
+        .sum();
+    (busy, workers)
 }
 
 #[cfg(test)]
